@@ -1,0 +1,182 @@
+"""HTTP errors, raised by handlers and by the site, answered as RFC 9457 problem details.
+
+Raise any of these from a handler (or from a schema hook, a precondition, an authenticator) and the
+site turns it into a ``problem+json`` or ``problem+xml`` body, negotiated like any other response.
+Keyword arguments beyond the standard members become extension members of the problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+__all__ = [
+    "BadRequest",
+    "Conflict",
+    "Forbidden",
+    "Gone",
+    "HTTPError",
+    "InternalServerError",
+    "MethodNotAllowed",
+    "NotAcceptable",
+    "NotFound",
+    "PayloadTooLarge",
+    "PreconditionFailed",
+    "PreconditionRequired",
+    "ServiceUnavailable",
+    "TooManyRequests",
+    "Unauthorized",
+    "UnprocessableContent",
+    "UnsupportedMediaType",
+    "flatten_messages",
+]
+
+
+class HTTPError(Exception):
+    """An HTTP error response: ``status``, a human ``detail`` and optional extension members.
+
+    ``headers`` are sent with the problem (``Allow``, ``WWW-Authenticate``, ``Retry-After``...).
+    ``type`` is a URI naming the problem type; ``about:blank`` means "see the status code".
+    """
+
+    status: int = 500
+
+    def __init__(
+        self,
+        status: int,
+        detail: str | None = None,
+        *,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        type: str = "about:blank",
+        title: str | None = None,
+        **extra: Any,
+    ) -> None:
+        self.status = status
+        self.detail = detail
+        self.type = type
+        self.title = title or _phrase(status)
+        self.headers = list(headers.items() if isinstance(headers, Mapping) else headers or ())
+        self.extra = extra
+        super().__init__(f"{status} {self.title}" + (f": {detail}" if detail else ""))
+
+    def to_problem(self) -> dict[str, Any]:
+        """The RFC 9457 problem object, standard members first."""
+        problem: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
+        if self.detail is not None:
+            problem["detail"] = self.detail
+        problem.update(self.extra)
+        return problem
+
+
+_RFC9110_PHRASES = {413: "Content Too Large", 422: "Unprocessable Content"}
+
+
+def _phrase(status: int) -> str:
+    """The reason phrase, with RFC 9110's names where older ones linger in ``http.HTTPStatus``."""
+    try:
+        return _RFC9110_PHRASES.get(status) or HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+STATUS_LINES = {s.value: f"{s.value} {_phrase(s.value)}" for s in HTTPStatus}
+"""``"422 Unprocessable Content"`` and so on, for ``start_response``."""
+
+
+class _StatusError(HTTPError):
+    """An `HTTPError` whose status is fixed by its class."""
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        super().__init__(self.status, detail, **kwargs)
+
+
+class BadRequest(_StatusError):
+    status = 400
+
+
+class Unauthorized(_StatusError):
+    status = 401
+
+
+class Forbidden(_StatusError):
+    status = 403
+
+
+class NotFound(_StatusError):
+    status = 404
+
+
+class MethodNotAllowed(_StatusError):
+    status = 405
+
+    def __init__(self, detail: str | None = None, *, allow: Iterable[str] = (), **kwargs: Any):
+        headers = [*kwargs.pop("headers", ()), ("Allow", ", ".join(allow))]
+        super().__init__(detail, headers=headers, **kwargs)
+
+
+class NotAcceptable(_StatusError):
+    status = 406
+
+
+class Conflict(_StatusError):
+    status = 409
+
+
+class Gone(_StatusError):
+    status = 410
+
+
+class PreconditionFailed(_StatusError):
+    status = 412
+
+
+class PayloadTooLarge(_StatusError):
+    status = 413
+
+
+class UnsupportedMediaType(_StatusError):
+    status = 415
+
+
+class UnprocessableContent(_StatusError):
+    """422: the content parsed but did not validate; ``errors`` maps field paths to messages."""
+
+    status = 422
+
+
+class PreconditionRequired(_StatusError):
+    status = 428
+
+
+class TooManyRequests(_StatusError):
+    status = 429
+
+
+class InternalServerError(_StatusError):
+    status = 500
+
+
+class ServiceUnavailable(_StatusError):
+    status = 503
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn marshmallow's nested error dict into ``{"field.path": [messages]}``.
+
+    Nested schemas and list items become dotted paths (``readings.0.value``); errors about the whole
+    document (marshmallow's ``_schema``) keep that key.
+    """
+    if isinstance(messages, Mapping):
+        flat: dict[str, list[str]] = {}
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten_messages(value, path))
+        return flat
+    if isinstance(messages, list | tuple) and any(isinstance(m, Mapping) for m in messages):
+        flat = {}
+        for message in messages:
+            flat.update(flatten_messages(message, prefix))
+        return flat
+    items = messages if isinstance(messages, list | tuple) else [messages]
+    return {prefix or "_schema": [str(m) for m in items]}

@@ -1,0 +1,42 @@
+"""Media handlers: how a representation is parsed from and rendered to one family of media types.
+
+A site holds an ordered list of handlers; the first is its default. Content negotiation picks a
+handler by ``Accept`` for the response and by ``Content-Type`` for the request body. Add a format by
+subclassing `MediaHandler` and passing it in ``Site(media=[...])``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema
+
+__all__ = ["MediaHandler"]
+
+
+class MediaHandler:
+    """Parses and renders one family of media types.
+
+    ``media_types`` lists what the handler speaks, the first being the ``Content-Type`` it sends;
+    ``problem_type`` is the media type of its RFC 9457 problem documents (``None``: it renders no
+    problems, and errors fall back to the site's default handler).
+    """
+
+    media_types: tuple[str, ...] = ()
+    problem_type: str | None = None
+
+    def render(self, data: Any, schema: Schema | None, many: bool) -> bytes:
+        """Serialise already-dumped ``data`` (plain dicts, lists, strings, numbers, booleans)."""
+        raise NotImplementedError
+
+    def render_problem(self, problem: dict[str, Any]) -> bytes:
+        """Serialise an RFC 9457 problem object."""
+        raise NotImplementedError
+
+    def parse(self, body: bytes, charset: str | None, schema: Schema | None) -> Any:
+        """Parse a request body into plain data for ``schema.load``.
+
+        Raise `resourcekit.errors.BadRequest` for a body that does not parse and
+        `resourcekit.errors.UnsupportedMediaType` for a charset the format does not allow.
+        """
+        raise NotImplementedError

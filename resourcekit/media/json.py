@@ -1,0 +1,62 @@
+"""JSON (RFC 8259): UTF-8 only, no NaN or Infinity, compact output."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import uuid
+from typing import Any
+
+from marshmallow import Schema
+
+from .. import errors
+from . import MediaHandler
+
+__all__ = ["JSONHandler"]
+
+
+def _default(value: Any) -> Any:
+    """Encode the values a schemaless handler commonly returns; a schema dumps them itself."""
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID | decimal.Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_encode = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_default
+).encode
+_decoder = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+class JSONHandler(MediaHandler):
+    media_types = ("application/json",)
+    problem_type = "application/problem+json"
+
+    def render(self, data: Any, schema: Schema | None, many: bool) -> bytes:
+        return _encode(data).encode()
+
+    def render_problem(self, problem: dict[str, Any]) -> bytes:
+        return _encode(problem).encode()
+
+    def parse(self, body: bytes, charset: str | None, schema: Schema | None) -> Any:
+        if charset and charset.lower() not in ("utf-8", "utf8"):
+            raise errors.UnsupportedMediaType(f"JSON must be UTF-8, not {charset}")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise errors.BadRequest(f"JSON body is not valid UTF-8 (byte {exc.start})") from None
+        try:
+            return _decoder.decode(text)
+        except ValueError as exc:
+            raise errors.BadRequest(f"malformed JSON: {exc}") from None
+        except RecursionError:
+            raise errors.BadRequest("malformed JSON: nested too deeply") from None

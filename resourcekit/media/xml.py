@@ -1,0 +1,318 @@
+"""XML: the same representations as JSON, mapped element for element through the schema.
+
+Rendering turns dumped data into elements: an object's members are child elements named by their
+keys, a list is a wrapper of ``<item>`` elements, ``None`` is an empty ``xsi:nil="true"`` element.
+Parsing reads the tree back through the schema, handing every value to ``schema.load`` as text so
+that marshmallow converts and validates it exactly as it does JSON. Bodies are parsed by defusedxml
+with DTDs refused, so no entity is ever expanded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import functools
+import math
+import re
+import uuid
+from collections.abc import Callable
+from itertools import chain, repeat
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import defusedxml
+import defusedxml.ElementTree
+from marshmallow import Schema, fields
+
+from .. import errors
+from . import MediaHandler
+
+__all__ = ["MAX_DEPTH", "XMLHandler", "xml_name", "xml_plural"]
+
+MAX_DEPTH = 32
+"""Deepest element nesting accepted in a request body, the root being level 1."""
+
+_XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+_PROBLEM_NS = "urn:ietf:rfc:7807"
+_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+
+# XML 1.0 cannot carry these characters at all, not even as character references.
+_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NAME_START = (
+    "A-Z_a-z\xc0-\xd6\xd8-\xf6\xf8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c\u200d\u2070-\u218f"
+    "\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd\U00010000-\U000effff"
+)
+_NCNAME = re.compile(f"[{_NAME_START}][{_NAME_START}\\-.0-9\xb7\u0300-\u036f\u203f\u2040]*")
+_WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+_Spec = Schema | fields.Field | None
+"""How to read an element: as an object of a schema, as the value of a field, or generically."""
+
+
+# -- names ------------------------------------------------------------------------------------
+
+
+def xml_name(schema: Schema | type[Schema] | None) -> str:
+    """The element name of one object of ``schema``: ``Meta.xml_name``, else the snake-cased class
+    name without its ``Schema`` suffix (``WeatherReportSchema``: ``weather_report``)."""
+    return _names(_schema_class(schema))[0]
+
+
+def xml_plural(schema: Schema | type[Schema] | None) -> str:
+    """The element name of a collection of ``schema`` objects: ``Meta.xml_plural``, else the
+    English plural of `xml_name`."""
+    return _names(_schema_class(schema))[1]
+
+
+def _schema_class(schema: Schema | type[Schema] | None) -> type[Schema] | None:
+    return schema if schema is None or isinstance(schema, type) else type(schema)
+
+
+@functools.lru_cache(maxsize=256)
+def _names(cls: type[Schema] | None) -> tuple[str, str]:
+    """Resolved once per class: rendering asks on every response."""
+    if cls is None:
+        return "response", "responses"
+    meta = getattr(cls, "Meta", None)
+    base = cls.__name__.removesuffix("Schema") or cls.__name__
+    name = getattr(meta, "xml_name", None) or _WORD_BOUNDARY.sub("_", base).lower()
+    plural = getattr(meta, "xml_plural", None) or _pluralise(name)
+    for candidate in (name, plural):
+        if not _is_ncname(candidate):
+            raise ValueError(f"{cls.__name__}: {candidate!r} is not a valid XML element name")
+    return name, plural
+
+
+def _pluralise(name: str) -> str:
+    if name.endswith(("s", "x", "z", "ch", "sh")):
+        return name + "es"
+    if len(name) > 1 and name[-1] == "y" and name[-2] not in "aeiou":
+        return name[:-1] + "ies"
+    return name + "s"
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_ncname(name: str) -> bool:
+    """Keys repeat across responses; ElementTree itself writes any tag, valid or not."""
+    return _NCNAME.fullmatch(name) is not None
+
+
+# -- rendering --------------------------------------------------------------------------------
+
+
+def _fill(elem: ET.Element, value: Any, item: str) -> None:
+    """Write ``value`` into ``elem``; list elements become children named ``item``."""
+    if isinstance(value, dict):
+        _members(elem, value, item)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for member in value:
+            _fill(ET.SubElement(elem, item), member, item)
+    elif value is None:
+        elem.set(_XSI_NIL, "true")
+    else:
+        elem.text = _text(value)
+
+
+def _members(elem: ET.Element, value: dict[Any, Any], item: str) -> None:
+    """One child per key; keys that cannot be element names go in ``<entry key="...">``.
+
+    So does a lone key equal to ``item``, which would otherwise read back as a one-item list.
+    """
+    lone_item = len(value) == 1 and item in value
+    for key, member in value.items():
+        name = str(key)
+        if _is_ncname(name) and not lone_item:
+            child = ET.SubElement(elem, name)
+        else:
+            child = ET.SubElement(elem, "entry", {"key": _ILLEGAL.sub("\ufffd", name)})
+        _fill(child, member, item)
+
+
+def _text(value: Any) -> str:
+    """The text of a scalar, spelled as JSON spells it; also the types `JSONHandler` accepts."""
+    if isinstance(value, str):
+        return _ILLEGAL.sub("\ufffd", value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} cannot be represented (no NaN or Infinity, as in JSON)")
+        return repr(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID | decimal.Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not XML serialisable")
+
+
+def _serialise(root: ET.Element) -> bytes:
+    # ElementTree writes a literal CR in text, which any parser would read back as LF; CR cannot
+    # occur in names, and attribute values are already escaped, so every CR left is text.
+    return _DECLARATION + ET.tostring(root, encoding="utf-8").replace(b"\r", b"&#13;")
+
+
+# -- parsing ----------------------------------------------------------------------------------
+
+
+def _document(body: bytes, charset: str | None) -> bytes | str:
+    """Without a charset the parser reads the encoding from the BOM or XML declaration; with one,
+    the charset wins (RFC 7303), so decode here and hand over text."""
+    if charset is None:
+        return body
+    try:
+        return body.decode(charset).removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise errors.BadRequest(f"XML body is not valid {charset} (byte {exc.start})") from None
+    except (LookupError, ValueError):
+        raise errors.BadRequest(f"unknown charset {charset!r}") from None
+
+
+def _check_depth(root: ET.Element) -> None:
+    """Refuse deep documents level by level, before the (recursive) mapping walks them."""
+    level = [root]
+    for _ in range(MAX_DEPTH):
+        level = [child for elem in level for child in elem]
+    if level:
+        raise errors.BadRequest(f"XML is nested deeper than {MAX_DEPTH} levels")
+
+
+def _local(tag: str) -> str:
+    """The name without its namespace, so a client may give its document a default namespace."""
+    return tag.rpartition("}")[2]
+
+
+def _key(elem: ET.Element) -> str:
+    key = elem.get("key")
+    return key if key is not None and _local(elem.tag) == "entry" else _local(elem.tag)
+
+
+def _is_nil(elem: ET.Element) -> bool:
+    return elem.get(_XSI_NIL, "").strip() in ("true", "1")
+
+
+def _is_container(spec: _Spec) -> bool:
+    return isinstance(spec, Schema | fields.Nested | fields.List | fields.Tuple | fields.Mapping)
+
+
+def _children(elem: ET.Element) -> list[ET.Element]:
+    """The child elements, refusing text beside them rather than dropping it."""
+    children = list(elem)
+    texts = [elem.text, *(child.tail for child in children)] if children else []
+    if any(text and not text.isspace() for text in texts):
+        raise errors.BadRequest(f"element {_local(elem.tag)!r} mixes text and child elements")
+    return children
+
+
+def _load(elem: ET.Element, spec: _Spec) -> Any:
+    """The plain value of ``elem`` for ``schema.load``; scalars stay text for marshmallow to parse.
+
+    Content of the wrong shape (text for an object, children for a string) is passed on as read,
+    so the schema answers it as invalid (422) just as it would the same mistake in JSON.
+    """
+    if _is_nil(elem):
+        return None
+    if isinstance(spec, fields.Pluck) and not spec.many:
+        return _load(elem, _plucked(spec))
+    children = _children(elem)
+    text = elem.text or ""
+    if not children and (text.strip() or not _is_container(spec)):
+        return text
+    if isinstance(spec, Schema):
+        return _mapping(children, _fields_by_key(spec).get)
+    if isinstance(spec, fields.Nested):
+        if not spec.many:
+            return _mapping(children, _fields_by_key(spec.schema).get)
+        item = _plucked(spec) if isinstance(spec, fields.Pluck) else spec.schema
+        return [_load(child, item) for child in children]
+    if isinstance(spec, fields.List):
+        return [_load(child, spec.inner) for child in _items(elem, children)]
+    if isinstance(spec, fields.Tuple):
+        items = zip(_items(elem, children), chain(spec.tuple_fields, repeat(None)), strict=False)
+        return [_load(child, item) for child, item in items]
+    if isinstance(spec, fields.Mapping):
+        return _mapping(children, lambda _: spec.value_field)
+    return _generic(children)
+
+
+def _plucked(spec: fields.Pluck) -> fields.Field:
+    return spec.schema.fields[spec.field_name]
+
+
+def _fields_by_key(schema: Schema) -> dict[str, fields.Field]:
+    """Fields by the key they load from; elements matching none are read generically."""
+    return {
+        (field.data_key if field.data_key is not None else name): field
+        for name, field in schema.fields.items()
+    }
+
+
+def _items(elem: ET.Element, children: list[ET.Element]) -> list[ET.Element]:
+    for child in children:
+        if _local(child.tag) != "item":
+            raise errors.BadRequest(
+                f"list element {_local(elem.tag)!r} may contain only <item> elements, "
+                f"not <{_local(child.tag)}>"
+            )
+    return children
+
+
+def _mapping(children: list[ET.Element], spec_for: Callable[[str], _Spec]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for child in children:
+        key = _key(child)
+        if key in data:
+            raise errors.BadRequest(f"element {key!r} appears more than once")
+        data[key] = _load(child, spec_for(key))
+    return data
+
+
+def _generic(children: list[ET.Element]) -> Any:
+    """Schemaless children: all ``<item>`` is a list, anything else an object."""
+    if all(_local(child.tag) == "item" for child in children):
+        return [_load(child, None) for child in children]
+    return _mapping(children, lambda _: None)
+
+
+class XMLHandler(MediaHandler):
+    """XML 1.0 in UTF-8 out; any encoding the document or charset declares in.
+
+    Strings holding characters XML 1.0 cannot carry (most C0 controls, U+FFFE, U+FFFF, lone
+    surrogates) are rendered with U+FFFD in their place. ``xmlns:xsi`` is declared on the root
+    only when the document holds a ``None``.
+    """
+
+    media_types = ("application/xml", "text/xml")
+    problem_type = "application/problem+xml"
+
+    def render(self, data: Any, schema: Schema | None, many: bool) -> bytes:
+        if many:
+            root = ET.Element(xml_plural(schema))
+            name = xml_name(schema)
+            for member in data:
+                _fill(ET.SubElement(root, name), member, "item")
+        else:
+            root = ET.Element(xml_name(schema))
+            _fill(root, data, "item")
+        return _serialise(root)
+
+    def render_problem(self, problem: dict[str, Any]) -> bytes:
+        """RFC 9457 Appendix B: members in namespace ``urn:ietf:rfc:7807``, arrays as ``<i>``."""
+        root = ET.Element("problem", {"xmlns": _PROBLEM_NS})
+        _fill(root, problem, "i")
+        return _serialise(root)
+
+    def parse(self, body: bytes, charset: str | None, schema: Schema | None) -> Any:
+        """Read the root as one object of ``schema`` (its name is not checked), or generically."""
+        document = _document(body, charset)
+        try:
+            root = defusedxml.ElementTree.fromstring(
+                document, forbid_dtd=True, forbid_entities=True, forbid_external=True
+            )
+        except defusedxml.DefusedXmlException:
+            raise errors.BadRequest("XML with a DTD or entities is not accepted") from None
+        except ET.ParseError as exc:
+            raise errors.BadRequest(f"malformed XML: {exc}") from None
+        _check_depth(root)
+        return _load(root, schema)

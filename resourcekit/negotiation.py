@@ -1,0 +1,110 @@
+"""Content negotiation: which media handler answers a request, and which one reads its body.
+
+``Accept`` is parsed by webob's ``acceptparse`` (q-values, wildcards, parameters). A site sees few
+distinct ``Accept`` values, so each decision is cached by the header's exact text and the common
+case costs one dictionary lookup. The cache is bounded, so hostile headers cannot grow it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+from webob.acceptparse import AcceptValidHeader, create_accept_header
+
+from .media import MediaHandler
+
+__all__ = ["Choice", "Negotiator"]
+
+Choice = tuple[MediaHandler, str]
+"""A handler and the media type it answers with (the ``Content-Type``)."""
+
+_CACHE_LIMIT = 512
+V = TypeVar("V")
+
+
+class Negotiator:
+    """Chooses handlers from the site's ordered list; the first handler is the default."""
+
+    def __init__(self, handlers: Sequence[MediaHandler]) -> None:
+        if not handlers:
+            raise ValueError("a site needs at least one media handler")
+        self.handlers = tuple(handlers)
+        self.default: Choice = (handlers[0], handlers[0].media_types[0])
+        self.offers: tuple[str, ...] = tuple(t for h in handlers for t in h.media_types)
+        self._by_type: dict[str, MediaHandler] = {}
+        for handler in handlers:
+            for media_type in handler.media_types:
+                self._by_type.setdefault(media_type, handler)
+        problem_handlers = [h for h in handlers if h.problem_type]
+        self._problem_default: Choice = next(
+            ((h, h.problem_type) for h in problem_handlers), self.default
+        )
+        self._problem_by_type: dict[str, Choice] = {}
+        for handler in problem_handlers:
+            for media_type in (handler.problem_type, *handler.media_types):
+                self._problem_by_type.setdefault(media_type, (handler, handler.problem_type))
+        self._responses: dict[str | None, Choice | None] = {}
+        self._problems: dict[str | None, Choice] = {}
+
+    def select(self, accept: str | None) -> Choice | None:
+        """The handler for a representation acceptable to ``accept``; None means 406."""
+        try:
+            return self._responses[accept]
+        except KeyError:
+            pass
+        best = _best(accept, self.offers)
+        choice = (self._by_type[best], best) if best else None
+        return _remember(self._responses, accept, choice)
+
+    def select_problem(self, accept: str | None) -> Choice:
+        """The handler for a problem document; never fails, as an error must always be sent."""
+        try:
+            return self._problems[accept]
+        except KeyError:
+            pass
+        best = _best(accept, tuple(self._problem_by_type))
+        choice = self._problem_by_type[best] if best else self._problem_default
+        return _remember(self._problems, accept, choice)
+
+    def parser(self, media_type: str) -> MediaHandler | None:
+        """The handler that parses a body of ``media_type`` (lower case, without parameters).
+
+        Structured-syntax suffixes count: ``application/merge-patch+json`` is read as JSON.
+        """
+        handler = self._by_type.get(media_type)
+        if handler is None and "+" in media_type:
+            suffix = media_type.rpartition("+")[2]
+            handler = self._by_type.get(f"application/{suffix}")
+        return handler
+
+
+def _remember(cache: dict[str | None, V], key: str | None, value: V) -> V:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
+def _best(accept: str | None, offers: tuple[str, ...]) -> str | None:
+    """The most preferred offer: highest q, then the most specific matching range, then our order.
+
+    webob orders equal q-values by our order alone, which would answer ``Accept: application/xml,
+    */*`` with JSON; the client named XML, so the explicit range wins the tie.
+    """
+    header = create_accept_header(accept)
+    if not isinstance(header, AcceptValidHeader):  # absent or unparseable: anything goes
+        return offers[0] if offers else None
+    ranked = header.acceptable_offers(list(offers))
+    if not ranked:
+        return None
+    ranges = [media_range.lower() for media_range, *_ in header.parsed]
+    order = {offer: index for index, offer in enumerate(offers)}
+    return min(ranked, key=lambda oq: (-oq[1], -_specificity(oq[0], ranges), order[oq[0]]))[0]
+
+
+def _specificity(offer: str, ranges: list[str]) -> int:
+    kind = offer.split("/", 1)[0]
+    if offer in ranges:
+        return 2
+    return 1 if f"{kind}/*" in ranges else 0

@@ -1,0 +1,123 @@
+"""The request handlers receive: webob's, plus the validated body, query and URL building."""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING, Any
+
+import webob
+
+from . import errors
+from .schemas import load_body, load_query
+
+if TYPE_CHECKING:
+    from .endpoint import Endpoint
+    from .site import Site
+
+__all__ = ["Request"]
+
+_UNSET: Any = object()
+
+
+class Request(webob.Request):
+    """A ``webob.Request`` that knows its site and route.
+
+    ``validated`` and ``query`` are computed on first use, so a handler that never reads the body
+    never pays for parsing it.
+    """
+
+    _site: Site
+    _endpoint: Endpoint | None = None
+    _validated: Any = _UNSET
+    _query: Any = _UNSET
+    _body: bytes | None = None
+
+    @property
+    def site(self) -> Site:
+        return self._site
+
+    @property
+    def validated(self) -> Any:
+        """The body, parsed by its ``Content-Type`` and loaded through the input schema.
+
+        ``PATCH`` loads with ``partial=True``. Raises 400 (does not parse), 413 (too large), 415
+        (media type not understood) or 422 (rejected by the schema, with every field's messages).
+        """
+        if self._validated is _UNSET:
+            endpoint = self._endpoint
+            schema = endpoint.input_schema if endpoint else None
+            data = self._parse_body(schema)
+            self._validated = load_body(schema, data, partial=self.method == "PATCH")
+        return self._validated
+
+    @property
+    def query(self) -> Any:
+        """The query string loaded through ``query_schema`` (400 when it does not validate).
+
+        Without a query schema: a dict of the parameters, a list where one is repeated.
+        """
+        if self._query is _UNSET:
+            endpoint = self._endpoint
+            self._query = load_query(endpoint.query_schema if endpoint else None, self.GET)
+        return self._query
+
+    def url_for(self, target: type | str, /, **fields: Any) -> str:
+        """The absolute URL of a resource, as this request's client reaches the site."""
+        return self.base_url + self._site.url_for(target, **fields)
+
+    @property
+    def base_url(self) -> str:
+        """Scheme, host and ``SCRIPT_NAME``: where the site is mounted, as the client sees it."""
+        return self.application_url
+
+    def _parse_body(self, schema: Any) -> Any:
+        media_type = self.content_type  # webob: lower case, without parameters
+        body = self.read_body()
+        if not media_type:
+            if not body:
+                raise errors.BadRequest("a request body is required")
+            raise errors.UnsupportedMediaType("the request has a body but no Content-Type")
+        handler = self._site.negotiator.parser(media_type)
+        if handler is None:
+            raise errors.UnsupportedMediaType(
+                f"cannot read {media_type}",
+                accepted=list(self._site.negotiator.offers),
+            )
+        if not body:
+            raise errors.BadRequest("a request body is required")
+        return handler.parse(body, _charset(self.environ.get("CONTENT_TYPE", "")), schema)
+
+    def read_body(self) -> bytes:
+        """The body bytes, refusing more than the site's ``max_body_size`` with 413.
+
+        The body is kept, so ``request.body`` still works after it.
+        """
+        if self._body is None:
+            self._body = self._read_limited(self._site.max_body_size)
+            self.environ["wsgi.input"] = io.BytesIO(self._body)
+            self.environ["CONTENT_LENGTH"] = str(len(self._body))
+            self.is_body_seekable = True
+        return self._body
+
+    def _read_limited(self, limit: int) -> bytes:
+        length = self.content_length
+        if length is not None and length > limit:
+            raise errors.PayloadTooLarge(f"the body may be at most {limit} bytes")
+        stream = self.environ["wsgi.input"]
+        if length is None:
+            if not self.environ.get("wsgi.input_terminated"):
+                return b""
+            body = stream.read(limit + 1)
+            if len(body) > limit:
+                raise errors.PayloadTooLarge(f"the body may be at most {limit} bytes")
+            return body
+        return stream.read(length) if length else b""
+
+
+def _charset(content_type: str) -> str | None:
+    """The ``charset`` parameter of a ``Content-Type`` value, or None."""
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip('"') or None
+    return None

@@ -1,0 +1,228 @@
+"""URI templates and the router that matches request paths against them.
+
+Templates are RFC 6570 level-1 style: ``/stations/{station_id:int}/observations/{obs_id}``. Each
+``{field}`` fills one whole path segment; ``{field:path}`` takes the rest of the path. Templates are
+compiled into a tree of segments, so a match costs one dictionary lookup per literal segment and
+never scans a list of regular expressions; routes without fields are a single lookup.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote, unquote
+
+__all__ = ["CONVERTERS", "Converter", "Route", "RouteError", "Router"]
+
+T = TypeVar("T")
+
+
+class RouteError(ValueError):
+    """A template is malformed or conflicts with one already registered (raised at startup)."""
+
+
+@dataclass(frozen=True)
+class Converter:
+    """Turns one path segment into a Python value and back; ``to_python`` raises ValueError."""
+
+    name: str
+    to_python: Callable[[str], Any]
+    to_url: Callable[[Any], str]
+    rank: int  # lower is tried first where several fields could match the same segment
+
+
+def _to_int(segment: str) -> int:
+    if not (segment.isascii() and segment.isdigit()):
+        raise ValueError(segment)
+    return int(segment)
+
+
+def _int_to_url(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{value!r} is not a non-negative int")
+    return str(value)
+
+
+def _to_uuid(segment: str) -> uuid.UUID:
+    if len(segment) != 36:
+        raise ValueError(segment)
+    return uuid.UUID(segment)
+
+
+def _nonempty(segment: str) -> str:
+    if not segment:
+        raise ValueError("empty segment")
+    return segment
+
+
+CONVERTERS: dict[str, Converter] = {
+    "int": Converter("int", _to_int, _int_to_url, 0),
+    "uuid": Converter("uuid", _to_uuid, lambda v: str(uuid.UUID(str(v))), 1),
+    "str": Converter("str", _nonempty, lambda v: quote(_nonempty(str(v)), safe=""), 2),
+    "path": Converter("path", _nonempty, lambda v: quote(_nonempty(str(v)), safe="/"), 3),
+}
+
+_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([a-z]+))?\}")
+
+
+@dataclass(frozen=True)
+class _Segment:
+    literal: str | None = None
+    name: str | None = None
+    converter: Converter | None = None
+
+
+@dataclass
+class Route(Generic[T]):
+    """A compiled template bound to whatever the site dispatches to (``target``)."""
+
+    template: str
+    name: str
+    target: T
+    segments: tuple[_Segment, ...] = ()
+
+    def build(self, values: dict[str, Any]) -> str:
+        """The path for ``values``, each percent-encoded by its field's converter."""
+        missing = [s.name for s in self.segments if s.name and s.name not in values]
+        extra = set(values) - {s.name for s in self.segments if s.name}
+        if missing or extra:
+            raise LookupError(
+                f"route {self.name!r} ({self.template}) needs fields "
+                f"{sorted(s.name for s in self.segments if s.name)}, got {sorted(values)}"
+            )
+        return "/" + "/".join(
+            s.literal if s.converter is None else s.converter.to_url(values[s.name])
+            for s in self.segments
+        )
+
+
+def parse_template(template: str) -> tuple[_Segment, ...]:
+    """Split a template into literal and field segments, refusing anything ambiguous."""
+    if not template.startswith("/"):
+        raise RouteError(f"template {template!r} must start with '/'")
+    if template == "/":
+        return ()
+    parts = template[1:].split("/")
+    segments, names = [], set()
+    for index, part in enumerate(parts):
+        if "{" not in part and "}" not in part:
+            if not part and index != len(parts) - 1:
+                raise RouteError(f"template {template!r} has an empty segment")
+            segments.append(_Segment(literal=quote(part, safe="-._~!$&'()*+,;=:@")))
+            continue
+        found = _FIELD.fullmatch(part)
+        if not found:
+            raise RouteError(
+                f"template {template!r}: segment {part!r} must be exactly one "
+                "'{name}' or '{name:type}' field"
+            )
+        name, kind = found.group(1), found.group(2) or "str"
+        if kind not in CONVERTERS:
+            raise RouteError(f"template {template!r}: unknown field type {kind!r}")
+        if name in names:
+            raise RouteError(f"template {template!r} names field {name!r} twice")
+        if kind == "path" and index != len(parts) - 1:
+            raise RouteError(f"template {template!r}: a path field must be the last segment")
+        names.add(name)
+        segments.append(_Segment(name=name, converter=CONVERTERS[kind]))
+    return tuple(segments)
+
+
+@dataclass
+class _Node(Generic[T]):
+    literals: dict[str, _Node[T]] = field(default_factory=dict)
+    fields: list[tuple[str, Converter, _Node[T]]] = field(default_factory=list)
+    rest: tuple[str, Route[T]] | None = None
+    route: Route[T] | None = None
+
+
+class Router(Generic[T]):
+    """Matches decoded request paths to routes."""
+
+    def __init__(self) -> None:
+        self._root: _Node[T] = _Node()
+        self._static: dict[str, Route[T]] = {}
+        self.routes: list[Route[T]] = []
+
+    def add(self, template: str, name: str, target: T) -> Route[T]:
+        segments = parse_template(template)
+        route = Route(template, name, target, segments)
+        node = self._root
+        for segment in segments:
+            if segment.converter is None:
+                node = node.literals.setdefault(_unquote_literal(segment.literal), _Node())
+            elif segment.converter.name == "path":
+                if node.rest is not None:
+                    raise RouteError(f"{template!r} conflicts with {node.rest[1].template!r}")
+                node.rest = (segment.name, route)
+                break
+            else:
+                node = self._field_child(node, segment, template)
+        else:
+            if node.route is not None:
+                raise RouteError(f"{template!r} conflicts with {node.route.template!r}")
+            node.route = route
+            if all(s.converter is None for s in segments):
+                self._static["/" + "/".join(_unquote_literal(s.literal) for s in segments)] = route
+        self.routes.append(route)
+        return route
+
+    @staticmethod
+    def _field_child(node: _Node[T], segment: _Segment, template: str) -> _Node[T]:
+        for name, converter, child in node.fields:
+            if converter is segment.converter:
+                if name != segment.name:
+                    raise RouteError(
+                        f"{template!r}: field {{{segment.name}}} stands where another template "
+                        f"has {{{name}}}; use one name for one position"
+                    )
+                return child
+        child: _Node[T] = _Node()
+        node.fields.append((segment.name, segment.converter, child))
+        node.fields.sort(key=lambda item: item[1].rank)
+        return child
+
+    def match(self, path: str) -> tuple[Route[T], dict[str, Any]] | None:
+        """The route for ``path`` and its converted field values, or None."""
+        route = self._static.get(path)
+        if route is not None:
+            return route, {}
+        if not path.startswith("/"):
+            return None
+        params: dict[str, Any] = {}
+        found = _walk(self._root, path[1:].split("/") if path != "/" else [], 0, params)
+        return (found, params) if found is not None else None
+
+
+def _walk(node: _Node[T], parts: list[str], index: int, params: dict[str, Any]) -> Route[T] | None:
+    if index == len(parts):
+        return node.route
+    part = parts[index]
+    child = node.literals.get(part)
+    if child is not None:
+        found = _walk(child, parts, index + 1, params)
+        if found is not None:
+            return found
+    for name, converter, child in node.fields:
+        try:
+            params[name] = converter.to_python(part)
+        except ValueError:
+            continue
+        found = _walk(child, parts, index + 1, params)
+        if found is not None:
+            return found
+        del params[name]
+    if node.rest is not None:
+        rest = "/".join(parts[index:])
+        if rest:
+            name, route = node.rest
+            params[name] = rest
+            return route
+    return None
+
+
+def _unquote_literal(literal: str | None) -> str:
+    return unquote(literal or "")

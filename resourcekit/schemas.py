@@ -1,0 +1,63 @@
+"""The bridge to marshmallow: schemas resolved once; bodies and query strings loaded by them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from webob.multidict import MultiDict
+
+from . import errors
+
+__all__ = ["SchemaLike", "load_body", "load_query", "resolve"]
+
+SchemaLike = type[Schema] | Schema | None
+
+
+def resolve(schema: SchemaLike) -> Schema | None:
+    """An instance for a schema class or instance; instances are shared, so build them once."""
+    if schema is None or isinstance(schema, Schema):
+        return schema
+    if isinstance(schema, type) and issubclass(schema, Schema):
+        return schema()
+    raise TypeError(f"expected a marshmallow Schema class or instance, got {schema!r}")
+
+
+def load_body(schema: Schema | None, data: Any, *, partial: bool = False) -> Any:
+    """Validate a parsed body; a rejection is a 422 listing every field's messages."""
+    if schema is None:
+        return data
+    if not isinstance(data, Mapping):
+        raise errors.UnprocessableContent(
+            "the body must be an object", errors={"_schema": ["Invalid input type."]}
+        )
+    try:
+        return schema.load(data, partial=partial)
+    except ValidationError as exc:
+        raise errors.UnprocessableContent(
+            "the body does not match the schema", errors=errors.flatten_messages(exc.messages)
+        ) from None
+
+
+def load_query(schema: Schema | None, params: MultiDict) -> Any:
+    """Validate the query string; parameters the schema does not name are ignored.
+
+    A list field takes every occurrence of its parameter (``?tag=a&tag=b``). A rejected query is a
+    400: the query belongs to the target URI, not to content the client sent.
+    """
+    if schema is None:
+        return params.mixed()
+    data: dict[str, Any] = {}
+    for name, field in schema.fields.items():
+        if field.dump_only:
+            continue
+        key = field.data_key or name
+        if key in params:
+            data[key] = params.getall(key) if isinstance(field, fields.List) else params[key]
+    try:
+        return schema.load(data, unknown=EXCLUDE)
+    except ValidationError as exc:
+        raise errors.BadRequest(
+            "the query string is not valid", errors=errors.flatten_messages(exc.messages)
+        ) from None

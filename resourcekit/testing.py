@@ -1,0 +1,87 @@
+"""An in-process client for tests: real WSGI calls, no sockets."""
+
+from __future__ import annotations
+
+import json as jsonlib
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import webob
+
+__all__ = ["Client", "TestResponse"]
+
+
+class TestResponse(webob.Response):
+    """webob's response, with the names test code expects."""
+
+    __test__ = False  # not a pytest test class
+
+    @property
+    def status_code(self) -> int:
+        return self.status_int
+
+    @property
+    def json(self) -> Any:  # type: ignore[override]
+        """The body parsed as JSON (problem documents included)."""
+        return jsonlib.loads(self.body)
+
+
+class Client:
+    """Calls a WSGI application as a server would: ``Client(site).get("/notes")``.
+
+    ``path`` may carry a query string, or be an absolute URL (its scheme and host are used).
+    ``json`` is encoded with ``Content-Type: application/json``; ``data`` (bytes or str) is sent
+    as it is, with whatever ``Content-Type`` ``headers`` give.
+    """
+
+    def __init__(self, app: Callable, *, remote_addr: str = "127.0.0.1") -> None:
+        self.app = app
+        self.remote_addr = remote_addr
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        data: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        environ: Mapping[str, Any] | None = None,
+    ) -> TestResponse:
+        headers = dict(headers or {})
+        if json is not None:
+            data = jsonlib.dumps(json).encode()
+            headers.setdefault("Content-Type", "application/json")
+        url = urlsplit(path)
+        base = {"REMOTE_ADDR": self.remote_addr, **(environ or {})}
+        if url.scheme:
+            base["wsgi.url_scheme"] = url.scheme
+            headers.setdefault("Host", url.netloc)
+        target = (url.path or "/") + (f"?{url.query}" if url.query else "")
+        request = webob.Request.blank(target, environ=base, method=method, headers=headers)
+        if data is not None:
+            request.body = data.encode() if isinstance(data, str) else data
+        request.ResponseClass = TestResponse
+        return request.get_response(self.app)
+
+    def get(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("GET", path, **kwargs)
+
+    def head(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("HEAD", path, **kwargs)
+
+    def options(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("OPTIONS", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("DELETE", path, **kwargs)
