@@ -1,4 +1,4 @@
-"""resourcekit: class-based REST resources on WSGI, with JSON and XML from one marshmallow schema."""
+"""resourcekit: class-based REST resources on WSGI; JSON and XML from one marshmallow schema."""
 
 from . import errors
 from .pagination import Page

@@ -26,10 +26,13 @@ class Endpoint:
     query_schema: Schema | None
 
     @classmethod
-    def build(cls, resource_class: type[Resource]) -> Endpoint:
-        if not (isinstance(resource_class, type) and issubclass(resource_class, Resource)):
-            raise TypeError(f"{resource_class!r} is not a Resource subclass")
-        resource = resource_class()
+    def build(cls, resource: type[Resource] | Resource) -> Endpoint:
+        """The plan for a resource class (instantiated without arguments) or a ready instance."""
+        if isinstance(resource, type) and issubclass(resource, Resource):
+            resource = resource()
+        if not isinstance(resource, Resource):
+            raise TypeError(f"{resource!r} is neither a Resource subclass nor an instance of one")
+        resource_class = type(resource)
         handlers = {
             name.upper(): getattr(resource, name)
             for name in HANDLER_METHODS

@@ -79,16 +79,23 @@ class Site:
 
         return register
 
-    def add(self, template: str, resource_class: type[Resource], name: str | None = None) -> Route:
-        """Bind ``resource_class`` to ``template``; ``name`` (default: the class name) is for
-        `url_for`. Raises `resourcekit.routing.RouteError` for a malformed or conflicting template.
+    def add(
+        self, template: str, resource: type[Resource] | Resource, name: str | None = None
+    ) -> Route:
+        """Bind a resource to ``template``; ``name`` (default: the class name) is for `url_for`.
+
+        ``resource`` is a `Resource` subclass, instantiated once without arguments, or an instance
+        built by the caller, which is how a resource receives its dependencies (a database, a
+        client): ``site.add("/stations", Stations(store))``. Raises
+        `resourcekit.routing.RouteError` for a malformed or conflicting template.
         """
+        resource_class = resource if isinstance(resource, type) else type(resource)
         name = name or resource_class.__name__
         if name in self._by_name:
             raise RouteError(
                 f"route name {name!r} is taken by {self._by_name[name].template!r}; pass name="
             )
-        route = self.router.add(template, name, Endpoint.build(resource_class))
+        route = self.router.add(template, name, Endpoint.build(resource))
         self._by_name[name] = route
         self._by_class.setdefault(resource_class, route)
         return route
