@@ -24,6 +24,14 @@ class Endpoint:
     input_schema: Schema | None
     output_schema: Schema | None
     query_schema: Schema | None
+    etag: Callable[..., str | None] | None
+    last_modified: Callable[..., Any] | None
+    cache_control: str | None
+    require_preconditions: bool
+
+    @property
+    def has_validators(self) -> bool:
+        return self.etag is not None or self.last_modified is not None
 
     @classmethod
     def build(cls, resource: type[Resource] | Resource) -> Endpoint:
@@ -51,4 +59,15 @@ class Endpoint:
             input_schema=resolve(resource_class.input_schema or schema),
             output_schema=resolve(resource_class.output_schema or schema),
             query_schema=resolve(resource_class.query_schema),
+            etag=_overridden(resource, "etag"),
+            last_modified=_overridden(resource, "last_modified"),
+            cache_control=resource_class.cache_control,
+            require_preconditions=resource_class.require_preconditions,
         )
+
+
+def _overridden(resource: Resource, name: str) -> Callable[..., Any] | None:
+    """The bound method if the subclass defines it, so the site skips what the base says None to."""
+    if getattr(type(resource), name) is getattr(Resource, name):
+        return None
+    return getattr(resource, name)

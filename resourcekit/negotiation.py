@@ -17,7 +17,7 @@ from .media import MediaHandler
 __all__ = ["Choice", "Negotiator"]
 
 Choice = tuple[MediaHandler, str]
-"""A handler and the media type it answers with (the ``Content-Type``)."""
+"""A handler and the ``Content-Type`` it answers with."""
 
 _CACHE_LIMIT = 512
 V = TypeVar("V")
@@ -30,7 +30,7 @@ class Negotiator:
         if not handlers:
             raise ValueError("a site needs at least one media handler")
         self.handlers = tuple(handlers)
-        self.default: Choice = (handlers[0], handlers[0].media_types[0])
+        self.default: Choice = (handlers[0], _content_type(handlers[0], handlers[0].media_types[0]))
         self.offers: tuple[str, ...] = tuple(t for h in handlers for t in h.media_types)
         self._by_type: dict[str, MediaHandler] = {}
         for handler in handlers:
@@ -38,12 +38,19 @@ class Negotiator:
                 self._by_type.setdefault(media_type, handler)
         problem_handlers = [h for h in handlers if h.problem_type]
         self._problem_default: Choice = next(
-            ((h, h.problem_type) for h in problem_handlers), self.default
+            ((h, _content_type(h, h.problem_type)) for h in problem_handlers), self.default
         )
         self._problem_by_type: dict[str, Choice] = {}
         for handler in problem_handlers:
             for media_type in (handler.problem_type, *handler.media_types):
-                self._problem_by_type.setdefault(media_type, (handler, handler.problem_type))
+                self._problem_by_type.setdefault(
+                    media_type, (handler, _content_type(handler, handler.problem_type))
+                )
+        self.tag_suffixes: dict[MediaHandler, str | None] = {
+            handler: None if index == 0 else handler.media_types[0].rpartition("/")[2]
+            for index, handler in enumerate(handlers)
+        }
+        """What `resourcekit.conditional.variant` appends to a strong tag, per handler."""
         self._responses: dict[str | None, Choice | None] = {}
         self._problems: dict[str | None, Choice] = {}
 
@@ -54,7 +61,7 @@ class Negotiator:
         except KeyError:
             pass
         best = _best(accept, self.offers)
-        choice = (self._by_type[best], best) if best else None
+        choice = (self._by_type[best], _content_type(self._by_type[best], best)) if best else None
         return _remember(self._responses, accept, choice)
 
     def select_problem(self, accept: str | None) -> Choice:
@@ -77,6 +84,10 @@ class Negotiator:
             suffix = media_type.rpartition("+")[2]
             handler = self._by_type.get(f"application/{suffix}")
         return handler
+
+
+def _content_type(handler: MediaHandler, media_type: str) -> str:
+    return f"{media_type}; charset={handler.charset}" if handler.charset else media_type
 
 
 def _remember(cache: dict[str | None, V], key: str | None, value: V) -> V:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import webob
@@ -31,6 +32,7 @@ class Request(webob.Request):
     _validated: Any = _UNSET
     _query: Any = _UNSET
     _body: bytes | None = None
+    _memo: dict[Any, Any] | None = None
 
     @property
     def site(self) -> Site:
@@ -60,6 +62,19 @@ class Request(webob.Request):
             endpoint = self._endpoint
             self._query = load_query(endpoint.query_schema if endpoint else None, self.GET)
         return self._query
+
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per request and key: what ``Resource.etag`` loads, the handler
+        reuses. The site clears it after a successful ``PUT``/``PATCH``, before it asks the
+        resource for its new validators.
+        """
+        if self._memo is None:
+            self._memo = {}
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = compute()
+            return value
 
     def url_for(self, target: type | str, /, **fields: Any) -> str:
         """The absolute URL of a resource, as this request's client reaches the site."""

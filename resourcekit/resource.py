@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import datetime as dt
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .schemas import SchemaLike
+
+if TYPE_CHECKING:
+    from .request import Request
 
 __all__ = ["HANDLER_METHODS", "Resource"]
 
@@ -32,3 +36,23 @@ class Resource:
     """Dumps what the handlers return."""
     query_schema: ClassVar[SchemaLike] = None
     """Loads the query string into ``request.query``."""
+
+    cache_control: ClassVar[str | None] = None
+    """``Cache-Control`` for successful ``GET``/``HEAD`` answers, e.g. ``"public, max-age=60"``."""
+    require_preconditions: ClassVar[bool] = False
+    """True: ``PUT``, ``PATCH`` and ``DELETE`` without ``If-Match`` (or ``If-Unmodified-Since``)
+    are refused with 428, so no client can overwrite a change it has not seen."""
+
+    def etag(self, request: Request, **fields: Any) -> str | None:
+        """The current entity tag of the resource, or None if it has no current state.
+
+        Override it to make the site answer conditional requests before the handler runs.
+        ``"v7"``, ``'"v7"'`` and ``'W/"v7"'`` are all accepted. Raise ``errors.NotFound`` for a
+        resource that does not exist. A strong tag names the state; the site makes it specific
+        to each media type it renders. Load data through ``request.memo`` so the handler reuses it.
+        """
+        return None
+
+    def last_modified(self, request: Request, **fields: Any) -> dt.datetime | None:
+        """When the resource last changed (an aware datetime), or None. Optional, like `etag`."""
+        return None

@@ -15,6 +15,17 @@ import webob
 import webob.exc
 
 from . import errors
+from .conditional import (
+    SAFE_METHODS,
+    ETag,
+    Validators,
+    auto_etag,
+    evaluate,
+    parse_etag,
+    precondition_failed,
+    require_precondition,
+    variant,
+)
 from .endpoint import Endpoint
 from .media import MediaHandler
 from .media.json import JSONHandler
@@ -35,7 +46,7 @@ Reply = tuple[int, list[tuple[str, str]], bytes]
 KNOWN_METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
 )
-_NO_BODY_STATUSES = frozenset({204, 304})
+_NO_STATE = Validators()  # a resource without validators: no tags, assumed to exist
 
 
 class Site:
@@ -64,6 +75,7 @@ class Site:
         self.debug = debug
         self.max_body_size = max_body_size
         self.negotiator = Negotiator(media if media is not None else (JSONHandler(), XMLHandler()))
+        self._tag_suffixes = tuple(set(self.negotiator.tag_suffixes.values()))
         self.router: Router[Endpoint] = Router()
         self._by_name: dict[str, Route[Endpoint]] = {}
         self._by_class: dict[type[Resource], Route[Endpoint]] = {}
@@ -157,7 +169,95 @@ class Site:
                 available=list(self.negotiator.offers),
             )
         self._check_declared_length(request)
-        return self._represent(request, endpoint, choice, handler(request, **params))
+        validators = self._preconditions(request, endpoint, params)
+        if validators is not None and method in SAFE_METHODS and validators.etag is not None:
+            etag = self._variant(validators, choice)
+            stop = evaluate(method, environ, validators.selecting(etag))
+            if stop is not None:
+                return self._stop(stop, endpoint, validators, etag)
+        reply = self._represent(request, endpoint, choice, handler(request, **params))
+        if isinstance(reply, webob.Response) or not 200 <= reply[0] < 300:
+            return reply
+        if method in SAFE_METHODS:
+            return self._cacheable(request, endpoint, choice, validators, reply)
+        if method in ("PUT", "PATCH") and endpoint.has_validators:
+            request._memo = None
+            fresh = self._validators(request, endpoint, params)
+            return reply[0], [*reply[1], *fresh.headers(self._variant(fresh, choice))], reply[2]
+        return reply
+
+    def _preconditions(
+        self, request: Request, endpoint: Endpoint, params: dict[str, Any]
+    ) -> Validators | None:
+        """Check the conditions of an unsafe request; the validators of a safe one, if any.
+
+        Unsafe methods are checked here, before the handler; safe ones whose resource has an
+        ``etag`` are checked by the caller; safe ones without wait for the body's own tag.
+        """
+        environ = request.environ
+        method = environ["REQUEST_METHOD"]
+        if endpoint.require_preconditions and method in ("PUT", "PATCH", "DELETE"):
+            require_precondition(environ)
+        validators = None
+        if endpoint.has_validators:
+            validators = self._validators(request, endpoint, params)
+        if method not in SAFE_METHODS and evaluate(method, environ, validators or _NO_STATE):
+            raise precondition_failed()
+        return validators
+
+    def _validators(
+        self, request: Request, endpoint: Endpoint, params: dict[str, Any]
+    ) -> Validators:
+        raw = endpoint.etag(request, **params) if endpoint.etag else None
+        modified = endpoint.last_modified(request, **params) if endpoint.last_modified else None
+        etag = parse_etag(raw) if raw is not None else None
+        return Validators.of(etag, modified, self._tag_suffixes)
+
+    def _variant(self, validators: Validators, choice: Choice) -> ETag | None:
+        if validators.etag is None:
+            return None
+        return variant(validators.etag, self.negotiator.tag_suffixes[choice[0]])
+
+    def _cacheable(
+        self,
+        request: Request,
+        endpoint: Endpoint,
+        choice: Choice,
+        validators: Validators | None,
+        reply: Reply,
+    ) -> Reply:
+        """Validators and ``Cache-Control`` for a successful ``GET``/``HEAD``.
+
+        Without a resource ``etag``, the tag is made from the body and the conditions are
+        checked against it now, so ``If-None-Match`` still earns a 304.
+        """
+        status, headers, body = reply
+        etag = self._variant(validators, choice) if validators is not None else None
+        if etag is None and status == 200:
+            etag = auto_etag(body)
+            validators = Validators(
+                etag,
+                validators.last_modified if validators else None,
+                (etag,),
+            )
+            stop = evaluate(request.environ["REQUEST_METHOD"], request.environ, validators)
+            if stop is not None:
+                return self._stop(stop, endpoint, validators, etag)
+        extra = validators.headers(etag) if validators is not None else []
+        if endpoint.cache_control:
+            extra.append(("Cache-Control", endpoint.cache_control))
+        return status, [*headers, *extra], body
+
+    def _stop(
+        self, status: int, endpoint: Endpoint, validators: Validators, etag: ETag | None
+    ) -> Reply:
+        """304 Not Modified (validators, caching headers, no body), or raise 412."""
+        if status == 412:
+            raise precondition_failed()
+        headers = [*validators.headers(etag), ("Vary", "Accept")]
+        if endpoint.cache_control:
+            headers.append(("Cache-Control", endpoint.cache_control))
+        return 304, headers, b""
 
     def _check_declared_length(self, request: Request) -> None:
         length = request.content_length

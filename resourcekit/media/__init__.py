@@ -24,6 +24,8 @@ class MediaHandler:
 
     media_types: tuple[str, ...] = ()
     problem_type: str | None = None
+    charset: str | None = None
+    """Sent as the ``charset`` parameter of ``Content-Type``, for formats that define one."""
 
     def render(self, data: Any, schema: Schema | None, many: bool) -> bytes:
         """Serialise already-dumped ``data`` (plain dicts, lists, strings, numbers, booleans)."""

@@ -285,6 +285,7 @@ class XMLHandler(MediaHandler):
 
     media_types = ("application/xml", "text/xml")
     problem_type = "application/problem+xml"
+    charset = "utf-8"
 
     def render(self, data: Any, schema: Schema | None, many: bool) -> bytes:
         if many:
@@ -312,7 +313,9 @@ class XMLHandler(MediaHandler):
             )
         except defusedxml.DefusedXmlException:
             raise errors.BadRequest("XML with a DTD or entities is not accepted") from None
-        except ET.ParseError as exc:
+        except (ET.ParseError, LookupError, ValueError) as exc:
+            # Lookup and value errors come from the encoding a document declares, e.g. "klingon"
+            # or a multi-byte codec expat cannot use.
             raise errors.BadRequest(f"malformed XML: {exc}") from None
         _check_depth(root)
         return _load(root, schema)

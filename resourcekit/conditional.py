@@ -1,0 +1,176 @@
+"""Validators and conditional requests: RFC 9110 section 13, evaluated by the site, not handlers.
+
+A resource states its validators (``etag``, ``last_modified``); the site checks ``If-Match``,
+``If-Unmodified-Since``, ``If-None-Match`` and ``If-Modified-Since`` in the order of RFC 9110
+section 13.2.2 before the handler runs, so an unsafe method never runs against a stale tag.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, replace
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+
+from . import errors
+
+__all__ = ["ETag", "Validators", "auto_etag", "evaluate", "http_date", "parse_etag", "variant"]
+
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+_TAG_LIST = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
+
+
+@dataclass(frozen=True)
+class ETag:
+    opaque: str
+    weak: bool = False
+
+    def __str__(self) -> str:
+        return f'{"W/" if self.weak else ""}"{self.opaque}"'
+
+    def strong_match(self, other: ETag) -> bool:
+        return not self.weak and not other.weak and self.opaque == other.opaque
+
+    def weak_match(self, other: ETag) -> bool:
+        return self.opaque == other.opaque
+
+
+def parse_etag(value: str) -> ETag:
+    """Read what ``Resource.etag`` returns: ``'abc'``, ``'"abc"'`` or ``'W/"abc"'``."""
+    weak = value.startswith("W/")
+    opaque = value[2:] if weak else value
+    if len(opaque) >= 2 and opaque[0] == opaque[-1] == '"':
+        opaque = opaque[1:-1]
+    if '"' in opaque or not opaque.isprintable():
+        raise ValueError(f"entity tag {value!r} may not hold quotes or control characters")
+    return ETag(opaque, weak)
+
+
+def auto_etag(body: bytes) -> ETag:
+    """A strong tag from the representation's bytes, so JSON and XML get different tags."""
+    return ETag(hashlib.blake2b(body, digest_size=12).hexdigest())
+
+
+def http_date(moment: dt.datetime) -> str:
+    return format_datetime(moment.astimezone(dt.UTC), usegmt=True)
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a resource says of its current state, and the tags of each of its representations.
+
+    A strong tag from ``Resource.etag`` names the state, but a strong tag must name exact bytes,
+    and JSON and XML differ: each media handler but the default gets its own variant
+    (``"v7"`` for JSON, ``"v7-xml"`` for XML). A weak tag is shared by every representation.
+    ``exists`` is what ``*`` in ``If-Match``/``If-None-Match`` tests.
+    """
+
+    etag: ETag | None = None
+    last_modified: dt.datetime | None = None
+    variants: tuple[ETag, ...] = ()
+    exists: bool = True
+
+    @classmethod
+    def of(
+        cls, etag: ETag | None, last_modified: dt.datetime | None, suffixes: tuple[str | None, ...]
+    ) -> Validators:
+        variants = tuple({variant(etag, s) for s in suffixes}) if etag is not None else ()
+        exists = etag is not None or last_modified is not None
+        return cls(etag, last_modified, variants, exists)
+
+    def selecting(self, etag: ETag | None) -> Validators:
+        """The validators of one representation: what a ``GET`` compares tags with."""
+        return replace(self, variants=(etag,) if etag is not None else ())
+
+    def headers(self, etag: ETag | None) -> list[tuple[str, str]]:
+        headers = [("ETag", str(etag))] if etag is not None else []
+        if self.last_modified is not None:
+            headers.append(("Last-Modified", http_date(self.last_modified)))
+        return headers
+
+
+def variant(etag: ETag, suffix: str | None) -> ETag:
+    """The tag of one representation: strong tags get the media handler's suffix."""
+    if etag.weak or suffix is None:
+        return etag
+    return ETag(f"{etag.opaque}-{suffix}")
+
+
+def _parse_tag_list(header: str) -> list[ETag] | None:
+    """The tags of an ``If-Match``/``If-None-Match`` list; None for ``*``.
+
+    Malformed members are skipped: a header that names no valid tag matches nothing.
+    """
+    if header.strip() == "*":
+        return None
+    return [ETag(m.group(2), bool(m.group(1))) for m in _TAG_LIST.finditer(header)]
+
+
+def _parse_date(header: str | None) -> dt.datetime | None:
+    """An HTTP-date, or None where it is absent or invalid (RFC 9110: then it is ignored)."""
+    if not header:
+        return None
+    try:
+        moment = parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _seconds(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(microsecond=0)
+
+
+def _if_match(header: str, validators: Validators) -> bool:
+    tags = _parse_tag_list(header)
+    if tags is None:
+        return validators.exists
+    return any(tag.strong_match(current) for tag in tags for current in validators.variants)
+
+
+def _if_none_match(header: str, validators: Validators) -> bool:
+    """True when the condition holds, i.e. no listed tag matches (weak comparison)."""
+    tags = _parse_tag_list(header)
+    if tags is None:
+        return not validators.exists
+    return not any(tag.weak_match(current) for tag in tags for current in validators.variants)
+
+
+def evaluate(method: str, environ: dict[str, Any], validators: Validators) -> int | None:
+    """RFC 9110 section 13.2.2: None to go on, 304 or 412 to stop here."""
+    if_match = environ.get("HTTP_IF_MATCH")
+    if if_match is not None:
+        if not _if_match(if_match, validators):
+            return 412
+    else:
+        since = _parse_date(environ.get("HTTP_IF_UNMODIFIED_SINCE"))
+        modified = validators.last_modified
+        if since is not None and modified is not None and _seconds(modified) > since:
+            return 412
+    if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+    if if_none_match is not None:
+        if not _if_none_match(if_none_match, validators):
+            return 304 if method in SAFE_METHODS else 412
+    elif method in SAFE_METHODS:
+        since = _parse_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
+        modified = validators.last_modified
+        if since is not None and modified is not None and _seconds(modified) <= since:
+            return 304
+    return None
+
+
+def precondition_failed() -> errors.PreconditionFailed:
+    return errors.PreconditionFailed(
+        "the resource has changed since the client last saw it: fetch it again and retry"
+    )
+
+
+def require_precondition(environ: dict[str, Any]) -> None:
+    """428 for an unsafe request that states no precondition (``require_preconditions``)."""
+    if "HTTP_IF_MATCH" not in environ and "HTTP_IF_UNMODIFIED_SINCE" not in environ:
+        raise errors.PreconditionRequired(
+            "this resource takes changes only with If-Match (or If-Unmodified-Since): "
+            "send the ETag you last received"
+        )
