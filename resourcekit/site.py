@@ -7,8 +7,10 @@ representation. Anything raised on the way becomes a problem document (`resource
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
+from email.utils import formatdate
 from typing import Any, TypeVar
 
 import webob
@@ -141,6 +143,7 @@ class Site:
         if isinstance(reply, webob.Response):
             return reply(environ, start_response)
         status, headers, body = reply
+        headers.append(("Date", _now()))
         start_response(errors.STATUS_LINES.get(status) or f"{status} Unknown", headers)
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
@@ -330,3 +333,14 @@ def _path(environ: dict[str, Any]) -> str:
         return path.encode("latin-1").decode("utf-8")
     except UnicodeError:
         raise errors.BadRequest("the path is not valid UTF-8") from None
+
+
+_clock: list[Any] = [0, ""]
+
+
+def _now() -> str:
+    """The ``Date`` header (RFC 9110 section 6.6.1), formatted once per second."""
+    second = int(time.time())
+    if _clock[0] != second:
+        _clock[:] = [second, formatdate(second, usegmt=True)]
+    return _clock[1]
