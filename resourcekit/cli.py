@@ -20,9 +20,17 @@ def load_site(spec: str) -> Site:
         raise SystemExit(f"expected MODULE:ATTR, got {spec!r}")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    target = importlib.import_module(module_name)
+    try:
+        target = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
+            raise SystemExit(f"cannot import {module_name!r}: {exc}") from None
+        raise
     for part in attr.split("."):
-        target = getattr(target, part)
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise SystemExit(f"{module_name!r} has no attribute {attr!r}") from None
     if not isinstance(target, Site):
         raise SystemExit(f"{spec} is a {type(target).__name__}, not a resourcekit Site")
     return target

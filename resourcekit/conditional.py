@@ -13,13 +13,17 @@ import re
 from dataclasses import dataclass, replace
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
+from urllib.parse import quote
 
 from . import errors
 
 __all__ = ["ETag", "Validators", "auto_etag", "evaluate", "http_date", "parse_etag", "variant"]
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
-_TAG_LIST = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
+_ETAGC = r"\x21\x23-\x7e\x80-\xff"
+_OPAQUE = re.compile(f"[{_ETAGC}]*")
+_TAG_LIST = re.compile(f'\\s*(W/)?"([{_ETAGC}]*)"\\s*(?:,|$)')
+_ETAGC_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"%')
 
 
 @dataclass(frozen=True)
@@ -38,13 +42,17 @@ class ETag:
 
 
 def parse_etag(value: str) -> ETag:
-    """Read what ``Resource.etag`` returns: ``'abc'``, ``'"abc"'`` or ``'W/"abc"'``."""
+    """Read what ``Resource.etag`` returns: ``'abc'``, ``'"abc"'`` or ``'W/"abc"'``.
+
+    Characters an entity tag cannot hold (spaces, quotes, controls: RFC 9110 section 8.8.3) are
+    percent-encoded, so a tag made from, say, a timestamp still round-trips through clients.
+    """
     weak = value.startswith("W/")
     opaque = value[2:] if weak else value
     if len(opaque) >= 2 and opaque[0] == opaque[-1] == '"':
         opaque = opaque[1:-1]
-    if '"' in opaque or not opaque.isprintable():
-        raise ValueError(f"entity tag {value!r} may not hold quotes or control characters")
+    if not _OPAQUE.fullmatch(opaque):
+        opaque = quote(opaque, safe=_ETAGC_SAFE)
     return ETag(opaque, weak)
 
 
@@ -114,9 +122,10 @@ def _parse_date(header: str | None) -> dt.datetime | None:
         return None
     try:
         moment = parsedate_to_datetime(header)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return moment if moment.tzinfo is not None else None
+    # asctime dates carry no zone; every HTTP-date is in GMT (RFC 9110 section 5.6.7)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def _seconds(moment: dt.datetime) -> dt.datetime:
@@ -168,8 +177,12 @@ def precondition_failed() -> errors.PreconditionFailed:
 
 
 def require_precondition(environ: dict[str, Any]) -> None:
-    """428 for an unsafe request that states no precondition (``require_preconditions``)."""
-    if "HTTP_IF_MATCH" not in environ and "HTTP_IF_UNMODIFIED_SINCE" not in environ:
+    """428 for an unsafe request that states no precondition (``require_preconditions``).
+
+    An ``If-Unmodified-Since`` that is not a valid date is ignored, so it states none either.
+    """
+    unmodified_since = _parse_date(environ.get("HTTP_IF_UNMODIFIED_SINCE"))
+    if "HTTP_IF_MATCH" not in environ and unmodified_since is None:
         raise errors.PreconditionRequired(
             "this resource takes changes only with If-Match (or If-Unmodified-Since): "
             "send the ETag you last received"

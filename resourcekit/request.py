@@ -86,7 +86,7 @@ class Request(webob.Request):
         return self.application_url
 
     def _parse_body(self, schema: Any) -> Any:
-        media_type = self.content_type  # webob: lower case, without parameters
+        media_type = self.content_type.strip().lower()  # webob drops parameters, not case
         body = self.read_body()
         if not media_type:
             if not body:

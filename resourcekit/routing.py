@@ -185,15 +185,23 @@ class Router(Generic[T]):
         node.fields.sort(key=lambda item: item[1].rank)
         return child
 
-    def match(self, path: str) -> tuple[Route[T], dict[str, Any]] | None:
-        """The route for ``path`` and its converted field values, or None."""
-        route = self._static.get(path)
-        if route is not None:
-            return route, {}
-        if not path.startswith("/"):
-            return None
+    def match(
+        self, path: str, segments: list[str] | None = None
+    ) -> tuple[Route[T], dict[str, Any]] | None:
+        """The route for ``path`` and its converted field values, or None.
+
+        ``segments`` are the decoded segments when they cannot be had by splitting ``path``: a
+        segment holding an encoded slash (``%2F``) is one segment, not two.
+        """
+        if segments is None:
+            route = self._static.get(path)
+            if route is not None:
+                return route, {}
+            if not path.startswith("/"):
+                return None
+            segments = path[1:].split("/") if path != "/" else []
         params: dict[str, Any] = {}
-        found = _walk(self._root, path[1:].split("/") if path != "/" else [], 0, params)
+        found = _walk(self._root, segments, 0, params)
         return (found, params) if found is not None else None
 
 

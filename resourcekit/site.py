@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from email.utils import formatdate
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import webob
 import webob.exc
@@ -152,7 +153,7 @@ class Site:
         method = environ["REQUEST_METHOD"]
         if method not in KNOWN_METHODS:
             raise errors.HTTPError(501, f"{method} is not a method this server knows")
-        match = self.router.match(_path(environ))
+        match = self.router.match(_path(environ), _raw_segments(environ))
         if match is None:
             raise errors.NotFound("no resource at this address")
         route, params = match
@@ -167,10 +168,7 @@ class Site:
             )
         choice = self.negotiator.select(environ.get("HTTP_ACCEPT"))
         if choice is None:
-            raise errors.NotAcceptable(
-                "none of the media types this resource has is acceptable",
-                available=list(self.negotiator.offers),
-            )
+            return self._unacceptable(request, handler, params)
         self._check_declared_length(request)
         validators = self._preconditions(request, endpoint, params)
         if validators is not None and method in SAFE_METHODS and validators.etag is not None:
@@ -188,6 +186,22 @@ class Site:
             fresh = self._validators(request, endpoint, params)
             return reply[0], [*reply[1], *fresh.headers(self._variant(fresh, choice))], reply[2]
         return reply
+
+    def _unacceptable(
+        self, request: Request, handler: Callable[..., Any], params: dict[str, Any]
+    ) -> webob.Response:
+        """406, unless a safe handler answers with a ``webob.Response`` of its own media type.
+
+        An unsafe handler never runs when its answer cannot be represented.
+        """
+        if request.method in SAFE_METHODS:
+            result = handler(request, **params)
+            if isinstance(result, webob.Response):
+                return result
+        raise errors.NotAcceptable(
+            "none of the media types this resource has is acceptable",
+            available=list(self.negotiator.offers),
+        )
 
     def _preconditions(
         self, request: Request, endpoint: Endpoint, params: dict[str, Any]
@@ -332,6 +346,26 @@ def _path(environ: dict[str, Any]) -> str:
     try:
         return path.encode("latin-1").decode("utf-8")
     except UnicodeError:
+        raise errors.BadRequest("the path is not valid UTF-8") from None
+
+
+def _raw_segments(environ: dict[str, Any]) -> list[str] | None:
+    """The path's segments decoded one by one, where the raw request line has ``%2F``.
+
+    PATH_INFO is decoded whole, which turns an encoded slash into a separator; servers that
+    pass the raw request line (waitress's ``REQUEST_URI``, gunicorn's ``RAW_URI``) let a
+    ``{field}`` hold a slash, as `Site.url_for` encodes it.
+    """
+    raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")
+    if not raw or "%2f" not in raw.lower():
+        return None
+    segments = urlsplit(raw).path.split("/")[1:]
+    script_name = environ.get("SCRIPT_NAME", "").strip("/")
+    if script_name:
+        segments = segments[script_name.count("/") + 1 :]
+    try:
+        return [unquote(segment, errors="strict") for segment in segments]
+    except UnicodeDecodeError:
         raise errors.BadRequest("the path is not valid UTF-8") from None
 
 

@@ -59,6 +59,7 @@ class Client:
             base["wsgi.url_scheme"] = url.scheme
             headers.setdefault("Host", url.netloc)
         target = (url.path or "/") + (f"?{url.query}" if url.query else "")
+        base.setdefault("REQUEST_URI", target)  # the raw request line, as waitress passes it
         request = webob.Request.blank(target, environ=base, method=method, headers=headers)
         if data is not None:
             request.body = data.encode() if isinstance(data, str) else data

@@ -1,0 +1,276 @@
+"""``Idempotency-Key`` (draft-ietf-httpapi-idempotency-key-header), the way Stripe does it.
+
+The first request with a key claims it and runs; its response is stored under the key. A retry
+with the same key and the same request replays that response instead of running again; the same
+key with a different request is ``422``; a retry while the first is still running is ``409``. A
+``5xx`` or an exception releases the key, so the client may retry for real.
+
+The store does the concurrency: `IdempotencyStore.begin` decides atomically who owns a key. The
+site asks `Idempotency` for the key, the fingerprint and the decision, runs the handler, then
+completes or releases.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+import hashlib
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from . import errors
+
+if TYPE_CHECKING:
+    import webob
+
+__all__ = [
+    "REPLAYED_HEADER",
+    "Begin",
+    "BeginState",
+    "Idempotency",
+    "IdempotencyStore",
+    "MemoryStore",
+    "StoredResponse",
+]
+
+REPLAYED_HEADER = ("Idempotent-Replayed", "true")
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """What a replay sends back; ``headers`` are kept in order, repeats included."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "headers", tuple((str(n), str(v)) for n, v in self.headers))
+
+
+class BeginState(enum.StrEnum):
+    STARTED = "started"  # the caller owns the key now: run, then complete or release
+    REPLAY = "replay"  # done before with the same request: send `Begin.response`
+    IN_PROGRESS = "in_progress"  # another request with the same key is still running
+    MISMATCH = "mismatch"  # the key belongs to a different request
+
+
+@dataclass(frozen=True)
+class Begin:
+    """`IdempotencyStore.begin`'s answer; ``token`` proves ownership of a started key."""
+
+    state: BeginState
+    response: StoredResponse | None = None
+    token: str | None = None
+
+
+class IdempotencyStore(abc.ABC):
+    """Where keys live. Each operation is atomic, and each is one script on a network store.
+
+    A Redis store keeps one value per key, a claim ``(fingerprint, token)`` or a result
+    ``(fingerprint, response)``. `begin` is ``SET key claim NX PX lock_ttl`` and, when the key
+    exists, a ``GET`` to compare fingerprints, both in one Lua script so nothing happens between
+    them; `complete` and `release` are Lua compare-and-set: ``SET key result PX ttl`` or ``DEL key``
+    only while the value is still the caller's claim.
+    """
+
+    @abc.abstractmethod
+    def begin(self, key: str, fingerprint: str, ttl: float) -> Begin:
+        """Claim ``key`` for the request ``fingerprint``, or say why not.
+
+        An unknown (or expired) key is claimed: ``STARTED`` with a fresh token. A known key gives
+        ``MISMATCH`` when its fingerprint differs, else ``REPLAY`` (completed) or ``IN_PROGRESS``
+        (claimed). ``ttl`` bounds how long the key is remembered; a claim lapses sooner, after the
+        store's lock time, so a crashed request does not hold its key forever.
+        """
+
+    @abc.abstractmethod
+    def complete(
+        self, key: str, response: StoredResponse, ttl: float, *, token: str | None = None
+    ) -> bool:
+        """Store the response of a claimed key for ``ttl`` seconds, for replays.
+
+        Only while the key is still claimed (by ``token``, when given): a claim that lapsed, or
+        was taken over by a later request, is not overwritten. True when stored.
+        """
+
+    @abc.abstractmethod
+    def release(self, key: str, *, token: str | None = None) -> None:
+        """Forget a claim (by ``token``, when given), so a retry runs; a result stays."""
+
+
+@dataclass
+class _Entry:
+    fingerprint: str
+    expires: float
+    token: str | None = None  # a claim has a token, a result a response
+    response: StoredResponse | None = None
+
+
+class MemoryStore(IdempotencyStore):
+    """Keys in a dict, for one process: a lock makes each operation atomic across threads.
+
+    Claims lapse after ``lock_ttl`` seconds, results after the ``ttl`` they were stored with.
+    Expired entries are dropped from the old end of the dict as calls come, and at ``max_keys``
+    the oldest entry is forgotten (its retry runs again, as after expiry), so memory is bounded.
+    """
+
+    def __init__(
+        self,
+        *,
+        lock_ttl: float = 60.0,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if lock_ttl <= 0 or max_keys < 1:
+            raise ValueError("lock_ttl must be positive and max_keys at least 1")
+        self.lock_ttl = lock_ttl
+        self.max_keys = max_keys
+        self.clock = clock
+        self._entries: dict[str, _Entry] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def begin(self, key: str, fingerprint: str, ttl: float) -> Begin:
+        with self._lock:
+            now = self.clock()
+            entry = self._live(key, now)
+            if entry is not None:
+                if entry.fingerprint != fingerprint:
+                    return Begin(BeginState.MISMATCH)
+                if entry.response is not None:
+                    return Begin(BeginState.REPLAY, entry.response)
+                return Begin(BeginState.IN_PROGRESS)
+            if len(self._entries) >= self.max_keys:
+                del self._entries[next(iter(self._entries))]
+            token = secrets.token_urlsafe(12)
+            self._entries[key] = _Entry(fingerprint, now + min(ttl, self.lock_ttl), token)
+            return Begin(BeginState.STARTED, token=token)
+
+    def complete(
+        self, key: str, response: StoredResponse, ttl: float, *, token: str | None = None
+    ) -> bool:
+        with self._lock:
+            now = self.clock()
+            entry = self._live(key, now)
+            if entry is None or not _owns(entry, token):
+                return False
+            del self._entries[key]  # re-insert at the end: expiry order stays roughly sorted
+            self._entries[key] = _Entry(entry.fingerprint, now + ttl, None, response)
+            return True
+
+    def release(self, key: str, *, token: str | None = None) -> None:
+        with self._lock:
+            entry = self._live(key, self.clock())
+            if entry is not None and _owns(entry, token):
+                del self._entries[key]
+
+    def _live(self, key: str, now: float) -> _Entry | None:
+        """``key``'s entry unless expired; prunes expired entries from the old end first."""
+        entries = self._entries
+        while entries:
+            oldest = next(iter(entries))
+            if entries[oldest].expires > now:
+                break
+            del entries[oldest]
+        entry = entries.get(key)
+        if entry is not None and entry.expires <= now:
+            del entries[key]
+            return None
+        return entry
+
+
+def _owns(entry: _Entry, token: str | None) -> bool:
+    return entry.response is None and (token is None or entry.token == token)
+
+
+class Idempotency:
+    """``Idempotency(store=None, ttl=24 * 3600, header="Idempotency-Key")``: the coordinator.
+
+    The site calls `key_for` and `fingerprint`, then `begin`; on ``STARTED`` it runs the handler
+    and calls `complete` with the response (or `release` on an exception); on ``REPLAY`` it sends
+    `replayed` of the stored response.
+    """
+
+    def __init__(
+        self,
+        store: IdempotencyStore | None = None,
+        ttl: float = 24 * 3600,
+        header: str = "Idempotency-Key",
+    ) -> None:
+        self.store = store if store is not None else MemoryStore()
+        self.ttl = ttl
+        self.header = header
+
+    def key_for(self, request: webob.Request, scope: str) -> str | None:
+        """The store key for the request's key header within ``scope``, or None without one.
+
+        The value is 1 to 255 printable ASCII characters, bare or as a structured-field string
+        (``"abc"``), else 400. ``scope`` (who, which method, which path) keeps one client's keys
+        from meeting another's; the result is a hash, so its length and characters are fixed.
+        """
+        value = request.headers.get(self.header)
+        if value is None:
+            return None
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        if not 1 <= len(value) <= 255 or not all(" " <= c <= "~" for c in value):
+            raise errors.BadRequest(f"{self.header} must be 1 to 255 printable ASCII characters")
+        return _digest(scope, value)
+
+    def fingerprint(self, request: webob.Request) -> str:
+        """What makes two requests "the same": method, path, query, content type and body."""
+        read_body = getattr(request, "read_body", None)  # resourcekit's, which enforces the limit
+        body = read_body() if read_body is not None else request.body
+        return _digest(
+            request.method,
+            request.path,
+            request.query_string,
+            request.headers.get("Content-Type", ""),
+            body,
+        )
+
+    def begin(self, key: str, fingerprint: str) -> Begin:
+        """``STARTED`` or ``REPLAY``; raises 409 while the key is in progress, 422 on a mismatch."""
+        begin = self.store.begin(key, fingerprint, self.ttl)
+        if begin.state is BeginState.IN_PROGRESS:
+            raise errors.Conflict(
+                f"a request with this {self.header} is still in progress; retry later"
+            )
+        if begin.state is BeginState.MISMATCH:
+            raise errors.UnprocessableContent(
+                f"this {self.header} was already used with a different request"
+            )
+        return begin
+
+    def complete(self, key: str, begin: Begin, response: StoredResponse) -> None:
+        """Remember the response for replays; a ``5xx`` releases the key instead."""
+        if response.status >= 500:
+            self.store.release(key, token=begin.token)
+        else:
+            self.store.complete(key, response, self.ttl, token=begin.token)
+
+    def release(self, key: str, begin: Begin) -> None:
+        """The request failed (an exception): forget the key so the client may retry."""
+        self.store.release(key, token=begin.token)
+
+    @staticmethod
+    def replayed(response: StoredResponse) -> StoredResponse:
+        """The stored response, marked ``Idempotent-Replayed: true``."""
+        return replace(response, headers=(*response.headers, REPLAYED_HEADER))
+
+
+def _digest(*parts: str | bytes) -> str:
+    """SHA-256 of length-prefixed parts, so no two different part lists collide by joining."""
+    sha = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8", "surrogateescape") if isinstance(part, str) else part
+        sha.update(len(data).to_bytes(8, "big"))
+        sha.update(data)
+    return sha.hexdigest()
