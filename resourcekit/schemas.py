@@ -32,12 +32,7 @@ def load_body(schema: Schema | None, data: Any, *, partial: bool = False) -> Any
         raise errors.UnprocessableContent(
             "the body must be an object", errors={"_schema": ["Invalid input type."]}
         )
-    try:
-        return schema.load(data, partial=partial)
-    except ValidationError as exc:
-        raise errors.UnprocessableContent(
-            "the body does not match the schema", errors=errors.flatten_messages(exc.messages)
-        ) from None
+    return _load(schema, data, errors.UnprocessableContent, "the body", partial=partial)
 
 
 def load_query(schema: Schema | None, params: MultiDict) -> Any:
@@ -55,9 +50,16 @@ def load_query(schema: Schema | None, params: MultiDict) -> Any:
         key = field.data_key or name
         if key in params:
             data[key] = params.getall(key) if isinstance(field, fields.List) else params[key]
+    return _load(schema, data, errors.BadRequest, "the query string", unknown=EXCLUDE)
+
+
+def _load(
+    schema: Schema, data: Any, error: type[errors.HTTPError], what: str, **options: Any
+) -> Any:
+    """``schema.load``, its rejection an ``error`` listing every field's messages."""
     try:
-        return schema.load(data, unknown=EXCLUDE)
+        return schema.load(data, **options)
     except ValidationError as exc:
-        raise errors.BadRequest(
-            "the query string is not valid", errors=errors.flatten_messages(exc.messages)
+        raise error(
+            f"{what} does not match the schema", errors=errors.flatten_messages(exc.messages)
         ) from None
