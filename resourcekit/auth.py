@@ -2,8 +2,9 @@
 
 An authenticator reads one kind of credential. It returns None when the request carries none of
 its kind, so the next one can try, and raises 401 when it carries a malformed or rejected one: a
-client that sent a bad token should learn so, not be treated as anonymous. Every 401 lists the
-challenges of all the authenticators, one ``WWW-Authenticate`` header per scheme.
+client that sent a bad token should learn so, not be treated as anonymous. A 401 from
+`authenticate` lists the challenges of all the authenticators, one ``WWW-Authenticate`` header
+per scheme, so the client sees every way in.
 
 Rejections use RFC 6750's error codes for every scheme, in the problem's ``error`` member:
 ``invalid_request`` (malformed credentials) and ``invalid_token`` (credentials ``verify``

@@ -10,14 +10,28 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from . import errors
 
-__all__ = ["ETag", "Validators", "auto_etag", "evaluate", "http_date", "parse_etag", "variant"]
+if TYPE_CHECKING:
+    from .endpoint import Endpoint
+    from .request import Request
+
+__all__ = [
+    "ETag",
+    "Preconditions",
+    "Validators",
+    "auto_etag",
+    "evaluate",
+    "http_date",
+    "parse_etag",
+    "variant",
+]
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 _ETAGC = r"\x21\x23-\x7e\x80-\xff"
@@ -187,3 +201,75 @@ def require_precondition(environ: dict[str, Any]) -> None:
             "this resource takes changes only with If-Match (or If-Unmodified-Since): "
             "send the ETag you last received"
         )
+
+
+class Preconditions:
+    """The precondition flow of one site, around a resource's handlers.
+
+    ``suffixes`` maps each media handler to what its variant of a strong tag gets (see
+    `variant`); the site's default handler maps to None.
+    """
+
+    def __init__(self, suffixes: Mapping[Any, str | None]) -> None:
+        self.suffixes = suffixes
+        self.all_suffixes = tuple(set(suffixes.values()))
+
+    def validators(
+        self, request: Request, endpoint: Endpoint, params: dict[str, Any]
+    ) -> Validators:
+        raw = endpoint.etag(request, **params) if endpoint.etag else None
+        modified = endpoint.last_modified(request, **params) if endpoint.last_modified else None
+        etag = parse_etag(raw) if raw is not None else None
+        return Validators.of(etag, modified, self.all_suffixes)
+
+    def tag(self, validators: Validators | None, media_handler: Any) -> ETag | None:
+        """The tag of the representation ``media_handler`` renders."""
+        if validators is None or validators.etag is None:
+            return None
+        return variant(validators.etag, self.suffixes[media_handler])
+
+    def before(
+        self, request: Request, endpoint: Endpoint, params: dict[str, Any], media_handler: Any
+    ) -> tuple[Validators | None, int | None]:
+        """Check what can be checked before the handler: the validators, and 304 or None.
+
+        Unsafe requests are checked against every representation's tag and fail with 412 here.
+        Safe requests whose resource has an ``etag`` are checked against the selected
+        representation's tag; safe requests without wait for the body's own tag (`after`).
+        """
+        environ = request.environ
+        method = environ["REQUEST_METHOD"]
+        if endpoint.require_preconditions and method in ("PUT", "PATCH", "DELETE"):
+            require_precondition(environ)
+        validators = self.validators(request, endpoint, params) if endpoint.has_validators else None
+        if method not in SAFE_METHODS:
+            if evaluate(method, environ, validators or _NO_STATE):
+                raise precondition_failed()
+            return validators, None
+        if validators is not None and validators.etag is not None:
+            selected = validators.selecting(self.tag(validators, media_handler))
+            return validators, _not_modified(evaluate(method, environ, selected))
+        return validators, None
+
+    def after_safe(
+        self, request: Request, validators: Validators | None, media_handler: Any, body: bytes
+    ) -> tuple[Validators, ETag | None, int | None]:
+        """The validators of a ``GET``'s representation, tagging the body itself where the
+        resource has no ``etag``, and 304 when the conditions now say so."""
+        etag = self.tag(validators, media_handler)
+        if validators is not None and etag is not None:
+            return validators, etag, None
+        modified = validators.last_modified if validators is not None else None
+        etag = auto_etag(body)
+        tagged = Validators(etag, modified, (etag,))
+        return tagged, etag, _not_modified(evaluate(request.method, request.environ, tagged))
+
+
+_NO_STATE = Validators()  # a resource without validators: no tags, assumed to exist
+
+
+def _not_modified(status: int | None) -> int | None:
+    """304 passes through to the caller; 412 on a safe method is raised here."""
+    if status == 412:
+        raise precondition_failed()
+    return status

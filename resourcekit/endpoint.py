@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from marshmallow import Schema
 
-from .resource import HANDLER_METHODS, Resource
+from . import hooks
+from .resource import HANDLER_METHODS, Authentication, Resource
 from .schemas import resolve
 
+if TYPE_CHECKING:
+    from .auth import Authenticator, Permission
+    from .hooks import Pair
+    from .ratelimit import RateLimit
+
 __all__ = ["Endpoint"]
+
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -28,14 +36,29 @@ class Endpoint:
     last_modified: Callable[..., Any] | None
     cache_control: str | None
     require_preconditions: bool
+    authenticators: dict[str, tuple[Authenticator, ...]]
+    permissions: tuple[Permission, ...]
+    rate_limit: RateLimit | None
+    idempotent: bool
+    hooks: tuple[Pair, ...]
 
     @property
     def has_validators(self) -> bool:
         return self.etag is not None or self.last_modified is not None
 
     @classmethod
-    def build(cls, resource: type[Resource] | Resource) -> Endpoint:
-        """The plan for a resource class (instantiated without arguments) or a ready instance."""
+    def build(
+        cls,
+        resource: type[Resource] | Resource,
+        *,
+        authentication: Authentication | None = None,
+        rate_limit: RateLimit | None = None,
+        idempotent: bool = False,
+    ) -> Endpoint:
+        """The plan for a resource class (instantiated without arguments) or a ready instance.
+
+        The keyword arguments are the site's defaults, for what the resource leaves as None.
+        """
         if isinstance(resource, type) and issubclass(resource, Resource):
             resource = resource()
         if not isinstance(resource, Resource):
@@ -63,7 +86,37 @@ class Endpoint:
             last_modified=_overridden(resource, "last_modified"),
             cache_control=resource_class.cache_control,
             require_preconditions=resource_class.require_preconditions,
+            authenticators=_by_method(
+                handlers, _own_or(resource_class.authentication, authentication)
+            ),
+            permissions=tuple(resource_class.permissions),
+            rate_limit=_own_or(resource_class.rate_limit, rate_limit),
+            idempotent=_own_or(resource_class.idempotent, idempotent),
+            hooks=hooks.resolve(resource_class.hooks),
         )
+
+
+def _own_or(own: V | None, site: V) -> V:
+    """The resource's setting, or the site's where the resource leaves it as None."""
+    return site if own is None else own
+
+
+def _by_method(
+    handlers: dict[str, Any], authentication: Authentication | None
+) -> dict[str, tuple[Authenticator, ...]]:
+    """Authenticators per handled method; ``HEAD`` as ``GET``. A mapping's ``"*"`` is the rest."""
+    if authentication is None:
+        return {}
+    if not isinstance(authentication, Mapping):
+        return {method: tuple(authentication) for method in handlers}
+    unknown = set(authentication) - {m.lower() for m in handlers} - {"*", "head"}
+    if unknown:
+        raise TypeError(f"authentication names methods the resource lacks: {sorted(unknown)}")
+    rest = tuple(authentication.get("*", ()))
+    chosen = {m: tuple(authentication.get(m.lower(), rest)) for m in handlers}
+    if "GET" in chosen and "head" not in authentication:
+        chosen["HEAD"] = chosen["GET"]
+    return {method: found for method, found in chosen.items() if found}
 
 
 def _overridden(resource: Resource, name: str) -> Callable[..., Any] | None:

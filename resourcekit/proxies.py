@@ -32,8 +32,11 @@ _PROTOS = frozenset({"http", "https"})
 
 @dataclass(frozen=True)
 class Origin:
-    """Where the client sent the request: ``scheme`` and ``host`` (``host[:port]``) of the URL
-    it used, and its address (``client``), or a proxy's ``unknown`` / ``_obfuscated`` name."""
+    """Where the client sent the request.
+
+    ``scheme`` and ``host`` (``host[:port]``) are those of the URL it used; ``client`` is its
+    address, or what a proxy put in its place (``unknown``, an obfuscated ``_name``).
+    """
 
     scheme: str
     host: str

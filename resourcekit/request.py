@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -33,10 +34,32 @@ class Request(webob.Request):
     _query: Any = _UNSET
     _body: bytes | None = None
     _memo: dict[Any, Any] | None = None
+    _context: types.SimpleNamespace | None = None
+    _late_headers: list[tuple[str, str]] | None = None  # sent with any reply (rate limits)
+    _afters: list[Callable[..., None]] | None = None  # the after hooks to run, in order
+    _preflight = False  # answered as a CORS preflight
+    _passthrough = False  # the handler returned a webob.Response: sent as it is
+    identity: Any = None
+    """Who is calling, as the authenticator's ``verify`` returned it; None if anonymous."""
 
     @property
     def site(self) -> Site:
         return self._site
+
+    @property
+    def context(self) -> types.SimpleNamespace:
+        """Free per-request storage, for hooks and handlers (a database session, a timer)."""
+        if self._context is None:
+            self._context = types.SimpleNamespace()
+        return self._context
+
+    @property
+    def client_addr(self) -> str | None:
+        """The client's address: the peer's, or the one a trusted proxy forwarded.
+
+        Unlike webob's, it never believes ``X-Forwarded-For`` from an untrusted peer.
+        """
+        return self.environ.get("resourcekit.client") or self.environ.get("REMOTE_ADDR")
 
     @property
     def validated(self) -> Any:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .schemas import SchemaLike
 
 if TYPE_CHECKING:
+    from .auth import Authenticator, Permission
+    from .ratelimit import RateLimit
     from .request import Request
+
+Authentication = Sequence["Authenticator"] | Mapping[str, Sequence["Authenticator"]]
+"""Authenticators for every method, or by method name (``"get"``, ``"*"`` for the others)."""
 
 __all__ = ["HANDLER_METHODS", "Resource"]
 
@@ -42,6 +48,18 @@ class Resource:
     require_preconditions: ClassVar[bool] = False
     """True: ``PUT``, ``PATCH`` and ``DELETE`` without ``If-Match`` (or ``If-Unmodified-Since``)
     are refused with 428, so no client can overwrite a change it has not seen."""
+
+    authentication: ClassVar[Authentication | None] = None
+    """Who may call: ``[auth.Bearer(verify)]`` for every method, or by method, e.g.
+    ``{"get": [], "*": [bearer]}`` for open reads; ``None`` takes the site's setting."""
+    permissions: ClassVar[Sequence[Permission]] = ()
+    """``(request, resource) -> bool`` checks after authentication; a false one is 403."""
+    rate_limit: ClassVar[RateLimit | None] = None
+    """A `resourcekit.ratelimit.RateLimit` for this resource; ``None`` takes the site's."""
+    idempotent: ClassVar[bool | None] = None
+    """True: ``POST`` and ``PATCH`` honour ``Idempotency-Key``; ``None`` takes the site's."""
+    hooks: ClassVar[Sequence[Any]] = ()
+    """`resourcekit.Hook` objects run around this resource's handlers."""
 
     def etag(self, request: Request, **fields: Any) -> str | None:
         """The current entity tag of the resource, or None if it has no current state.

@@ -1,7 +1,16 @@
 """The site: a registry of resources by URI template, and the WSGI application that serves them.
 
-One request takes one path through `Site.__call__`: route, method, negotiation, handler,
-representation. Anything raised on the way becomes a problem document (`resourcekit.errors`).
+Every request takes one path through `Site.__call__`:
+
+1. trusted-proxy resolution, site hooks' ``before``;
+2. method known (501), route (404), method allowed (405, ``OPTIONS``, CORS preflight);
+3. representation acceptable (406), declared body size (413);
+4. rate limit (429), authentication (401), permissions (403), resource hooks' ``before``;
+5. preconditions (412, 428, 304), ``Idempotency-Key`` (replay, 409, 422);
+6. the handler, its result rendered; ``Prefer: return=minimal``; validators and caching headers;
+7. ``after`` hooks; ``Date``, CORS and rate-limit headers on every reply, errors included.
+
+Anything raised on the way becomes a problem document (`resourcekit.errors`).
 """
 
 from __future__ import annotations
@@ -18,24 +27,22 @@ import webob
 import webob.exc
 
 from . import errors
-from .conditional import (
-    SAFE_METHODS,
-    ETag,
-    Validators,
-    auto_etag,
-    evaluate,
-    parse_etag,
-    precondition_failed,
-    require_precondition,
-    variant,
-)
+from .auth import authenticate, check_permissions
+from .conditional import SAFE_METHODS, Preconditions
+from .cors import CORS, is_preflight
 from .endpoint import Endpoint
+from .hooks import Pair
+from .hooks import resolve as resolve_hooks
+from .idempotency import BeginState, Idempotency, StoredResponse
 from .media import MediaHandler
 from .media.json import JSONHandler
 from .media.xml import XMLHandler
 from .negotiation import Choice, Negotiator
+from .proxies import TrustedProxies
+from .ratelimit import RateLimit
+from .reply import Reply
 from .request import Request
-from .resource import Resource
+from .resource import Authentication, Resource
 from .results import Result
 from .routing import Route, RouteError, Router
 
@@ -44,20 +51,25 @@ __all__ = ["Site"]
 logger = logging.getLogger("resourcekit")
 
 R = TypeVar("R", bound=type[Resource])
-Reply = tuple[int, list[tuple[str, str]], bytes]
 
 KNOWN_METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
 )
-_NO_STATE = Validators()  # a resource without validators: no tags, assumed to exist
+IDEMPOTENT_KEYED = frozenset({"POST", "PATCH"})
+"""The methods that are not idempotent by definition, so ``Idempotency-Key`` applies."""
+_MINIMAL_STATUS = {200: 204}  # Prefer: return=minimal; other statuses keep theirs, bodiless
 
 
 class Site:
     """A registry of resources and the WSGI application serving them.
 
-    ``debug=True`` puts tracebacks in 500 problems; never in production. ``media`` replaces the
-    handlers (JSON then XML by default; the first is the default for clients that accept anything).
-    ``max_body_size`` caps request bodies, in bytes (413 beyond it).
+    ``debug=True`` puts tracebacks in 500 problems: never in production. ``media`` replaces the
+    handlers (JSON then XML by default; the first answers clients that accept anything).
+    ``max_body_size`` caps request bodies in bytes (413 beyond it). ``authentication``,
+    ``rate_limit`` and ``idempotent`` are defaults for resources that leave theirs as None;
+    ``idempotency`` configures the key store. ``cors`` lists browser origins (or is a `CORS`);
+    ``trusted_proxies`` lists the peers whose ``Forwarded``/``X-Forwarded-*`` are believed;
+    ``hooks`` run around every request (see `resourcekit.hooks`).
     """
 
     request_class: type[Request] = Request
@@ -71,14 +83,28 @@ class Site:
         debug: bool = False,
         media: Sequence[MediaHandler] | None = None,
         max_body_size: int = 1024 * 1024,
+        authentication: Authentication | None = None,
+        rate_limit: RateLimit | None = None,
+        idempotent: bool = False,
+        idempotency: Idempotency | None = None,
+        cors: CORS | Sequence[str] | None = None,
+        trusted_proxies: TrustedProxies | Sequence[str] | None = None,
+        hooks: Sequence[Any] = (),
     ) -> None:
         self.title = title
         self.version = version
         self.description = description
         self.debug = debug
         self.max_body_size = max_body_size
+        self.authentication = authentication
+        self.rate_limit = rate_limit
+        self.idempotent = idempotent
+        self.idempotency = idempotency or Idempotency()
+        self.cors = CORS.coerce(cors)
+        self.trusted_proxies = TrustedProxies.coerce(trusted_proxies)
+        self.hooks = resolve_hooks(hooks)
         self.negotiator = Negotiator(media if media is not None else (JSONHandler(), XMLHandler()))
-        self._tag_suffixes = tuple(set(self.negotiator.tag_suffixes.values()))
+        self.preconditions = Preconditions(self.negotiator.tag_suffixes)
         self.router: Router[Endpoint] = Router()
         self._by_name: dict[str, Route[Endpoint]] = {}
         self._by_class: dict[type[Resource], Route[Endpoint]] = {}
@@ -110,7 +136,13 @@ class Site:
             raise RouteError(
                 f"route name {name!r} is taken by {self._by_name[name].template!r}; pass name="
             )
-        route = self.router.add(template, name, Endpoint.build(resource))
+        endpoint = Endpoint.build(
+            resource,
+            authentication=self.authentication,
+            rate_limit=self.rate_limit,
+            idempotent=self.idempotent,
+        )
+        route = self.router.add(template, name, endpoint)
         self._by_name[name] = route
         self._by_class.setdefault(resource_class, route)
         return route
@@ -129,26 +161,49 @@ class Site:
     # -- serving ------------------------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        if self.trusted_proxies is not None:
+            _believe_proxies(environ, self.trusted_proxies)
         request = self.request_class(environ)
         request._site = self
-        try:
-            reply = self._dispatch(request)
-        except errors.HTTPError as error:
-            if error.status >= 500 and error.status != 501:
-                logger.error("%s %s: %s", request.method, request.path_qs, error, exc_info=error)
-            reply = self._problem(request, error)
-        except webob.exc.HTTPException as exc:
-            reply = self._webob_exception(request, exc)
-        except Exception as exc:
-            reply = self._problem(request, self._unexpected(request, exc))
-        if isinstance(reply, webob.Response):
-            return reply(environ, start_response)
-        status, headers, body = reply
+        reply = self._handle(request)
+        headers = reply.headers
+        if request._late_headers:
+            headers.extend(request._late_headers)
+        if self.cors is not None and not request._preflight:
+            headers.extend(self.cors.response_headers(environ))
         headers.append(("Date", _now()))
-        start_response(errors.STATUS_LINES.get(status) or f"{status} Unknown", headers)
-        return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+        start_response(errors.STATUS_LINES.get(reply.status) or f"{reply.status} Unknown", headers)
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [reply.body]
 
-    def _dispatch(self, request: Request) -> Reply | webob.Response:
+    def _handle(self, request: Request) -> Reply:
+        """The reply, errors included, with the ``after`` hooks run around it."""
+        if not self.hooks:
+            try:
+                return self._dispatch(request)
+            except Exception as exc:
+                return self._error(request, exc)
+        request._afters = []
+        try:
+            self._run_befores(request, self.hooks)
+            reply = self._dispatch(request)
+        except Exception as exc:
+            reply = self._error(request, exc)
+        for after in reversed(request._afters):
+            try:
+                after(request, reply)
+            except Exception as exc:
+                reply = self._error(request, exc)
+        return reply
+
+    @staticmethod
+    def _run_befores(request: Request, pairs: tuple[Pair, ...]) -> None:
+        for before, after in pairs:
+            if before is not None:
+                before(request)
+            if after is not None:
+                request._afters.append(after)
+
+    def _dispatch(self, request: Request) -> Reply:
         environ = request.environ
         method = environ["REQUEST_METHOD"]
         if method not in KNOWN_METHODS:
@@ -162,7 +217,7 @@ class Site:
         handler = endpoint.handlers.get(method)
         if handler is None:
             if method == "OPTIONS":
-                return 204, [("Allow", endpoint.allow)], b""
+                return self._options(request, endpoint)
             raise errors.MethodNotAllowed(
                 f"{route.template} does not support {method}", allow=endpoint.allow.split(", ")
             )
@@ -170,26 +225,31 @@ class Site:
         if choice is None:
             return self._unacceptable(request, handler, params)
         self._check_declared_length(request)
-        validators = self._preconditions(request, endpoint, params)
-        if validators is not None and method in SAFE_METHODS and validators.etag is not None:
-            etag = self._variant(validators, choice)
-            stop = evaluate(method, environ, validators.selecting(etag))
-            if stop is not None:
-                return self._stop(stop, endpoint, validators, etag)
-        reply = self._represent(request, endpoint, choice, handler(request, **params))
-        if isinstance(reply, webob.Response) or not 200 <= reply[0] < 300:
-            return reply
-        if method in SAFE_METHODS:
-            return self._cacheable(request, endpoint, choice, validators, reply)
-        if method in ("PUT", "PATCH") and endpoint.has_validators:
-            request._memo = None
-            fresh = self._validators(request, endpoint, params)
-            return reply[0], [*reply[1], *fresh.headers(self._variant(fresh, choice))], reply[2]
-        return reply
+        self._guard(request, endpoint, method)
+        validators, stop = self.preconditions.before(request, endpoint, params, choice[0])
+        if stop is not None:
+            etag = self.preconditions.tag(validators, choice[0])
+            return self._not_modified(endpoint, validators, etag)
+
+        def run() -> Reply:
+            reply = self._represent(request, endpoint, choice, handler(request, **params))
+            return self._finish(request, endpoint, choice, params, validators, reply)
+
+        if endpoint.idempotent and method in IDEMPOTENT_KEYED:
+            return self._once(request, run)
+        return run()
+
+    def _options(self, request: Request, endpoint: Endpoint) -> Reply:
+        """``Allow``, and the CORS preflight answer where the request is one."""
+        headers = [("Allow", endpoint.allow)]
+        if self.cors is not None and is_preflight(request.environ):
+            request._preflight = True
+            headers += self.cors.preflight_headers(request.environ, endpoint.allow.split(", "))
+        return Reply(204, headers)
 
     def _unacceptable(
         self, request: Request, handler: Callable[..., Any], params: dict[str, Any]
-    ) -> webob.Response:
+    ) -> Reply:
         """406, unless a safe handler answers with a ``webob.Response`` of its own media type.
 
         An unsafe handler never runs when its answer cannot be represented.
@@ -197,145 +257,207 @@ class Site:
         if request.method in SAFE_METHODS:
             result = handler(request, **params)
             if isinstance(result, webob.Response):
-                return result
+                return _from_webob(result)
         raise errors.NotAcceptable(
             "none of the media types this resource has is acceptable",
             available=list(self.negotiator.offers),
         )
-
-    def _preconditions(
-        self, request: Request, endpoint: Endpoint, params: dict[str, Any]
-    ) -> Validators | None:
-        """Check the conditions of an unsafe request; the validators of a safe one, if any.
-
-        Unsafe methods are checked here, before the handler; safe ones whose resource has an
-        ``etag`` are checked by the caller; safe ones without wait for the body's own tag.
-        """
-        environ = request.environ
-        method = environ["REQUEST_METHOD"]
-        if endpoint.require_preconditions and method in ("PUT", "PATCH", "DELETE"):
-            require_precondition(environ)
-        validators = None
-        if endpoint.has_validators:
-            validators = self._validators(request, endpoint, params)
-        if method not in SAFE_METHODS and evaluate(method, environ, validators or _NO_STATE):
-            raise precondition_failed()
-        return validators
-
-    def _validators(
-        self, request: Request, endpoint: Endpoint, params: dict[str, Any]
-    ) -> Validators:
-        raw = endpoint.etag(request, **params) if endpoint.etag else None
-        modified = endpoint.last_modified(request, **params) if endpoint.last_modified else None
-        etag = parse_etag(raw) if raw is not None else None
-        return Validators.of(etag, modified, self._tag_suffixes)
-
-    def _variant(self, validators: Validators, choice: Choice) -> ETag | None:
-        if validators.etag is None:
-            return None
-        return variant(validators.etag, self.negotiator.tag_suffixes[choice[0]])
-
-    def _cacheable(
-        self,
-        request: Request,
-        endpoint: Endpoint,
-        choice: Choice,
-        validators: Validators | None,
-        reply: Reply,
-    ) -> Reply:
-        """Validators and ``Cache-Control`` for a successful ``GET``/``HEAD``.
-
-        Without a resource ``etag``, the tag is made from the body and the conditions are
-        checked against it now, so ``If-None-Match`` still earns a 304.
-        """
-        status, headers, body = reply
-        etag = self._variant(validators, choice) if validators is not None else None
-        if etag is None and status == 200:
-            etag = auto_etag(body)
-            validators = Validators(
-                etag,
-                validators.last_modified if validators else None,
-                (etag,),
-            )
-            stop = evaluate(request.environ["REQUEST_METHOD"], request.environ, validators)
-            if stop is not None:
-                return self._stop(stop, endpoint, validators, etag)
-        extra = validators.headers(etag) if validators is not None else []
-        if endpoint.cache_control:
-            extra.append(("Cache-Control", endpoint.cache_control))
-        return status, [*headers, *extra], body
-
-    def _stop(
-        self, status: int, endpoint: Endpoint, validators: Validators, etag: ETag | None
-    ) -> Reply:
-        """304 Not Modified (validators, caching headers, no body), or raise 412."""
-        if status == 412:
-            raise precondition_failed()
-        headers = [*validators.headers(etag), ("Vary", "Accept")]
-        if endpoint.cache_control:
-            headers.append(("Cache-Control", endpoint.cache_control))
-        return 304, headers, b""
 
     def _check_declared_length(self, request: Request) -> None:
         length = request.content_length
         if length is not None and length > self.max_body_size:
             raise errors.PayloadTooLarge(f"the body may be at most {self.max_body_size} bytes")
 
+    def _guard(self, request: Request, endpoint: Endpoint, method: str) -> None:
+        """Rate limit, authentication, permissions, then the resource's ``before`` hooks.
+
+        A permission that fails for an anonymous client is 401 with the challenges, not 403:
+        credentials might change the answer (RFC 9110 section 15.5.2).
+        """
+        if endpoint.rate_limit is not None:
+            request._late_headers = endpoint.rate_limit.check(request)
+        authenticators = endpoint.authenticators.get(method)
+        if authenticators:
+            request.identity = authenticate(request, authenticators)
+        if endpoint.permissions:
+            try:
+                check_permissions(request, endpoint.resource, endpoint.permissions)
+            except errors.Forbidden:
+                every = {a for found in endpoint.authenticators.values() for a in found}
+                if request.identity is None and every:
+                    authenticate(request, tuple(every))  # raises 401 with every challenge
+                raise
+        if endpoint.hooks:
+            if request._afters is None:
+                request._afters = []
+            self._run_befores(request, endpoint.hooks)
+
+    def _once(self, request: Request, run: Callable[[], Reply]) -> Reply:
+        """Run a ``POST``/``PATCH`` with an ``Idempotency-Key`` once; replay it for repeats.
+
+        Keys are scoped by identity, method and path, so clients never meet each other's keys.
+        Only a complete reply is kept: an exception or a 5xx frees the key for a retry.
+        """
+        idempotency = self.idempotency
+        scope = f"{request.identity!r} {request.method} {request.path}"
+        key = idempotency.key_for(request, scope)
+        if key is None:
+            return run()
+        begin = idempotency.begin(key, idempotency.fingerprint(request))
+        if begin.state is BeginState.REPLAY:
+            stored = idempotency.replayed(begin.response)
+            return Reply(stored.status, list(stored.headers), stored.body)
+        try:
+            reply = run()
+        except errors.HTTPError as error:
+            reply = self._error(request, error)
+        except BaseException:
+            idempotency.release(key, begin)
+            raise
+        idempotency.complete(key, begin, StoredResponse(reply.status, reply.headers, reply.body))
+        return reply
+
+    def _finish(
+        self,
+        request: Request,
+        endpoint: Endpoint,
+        choice: Choice,
+        params: dict[str, Any],
+        validators: Any,
+        reply: Reply,
+    ) -> Reply:
+        """Validators and caching headers on a success; ``Prefer: return=minimal``."""
+        if not 200 <= reply.status < 300 or request._passthrough:
+            return reply
+        method = request.method
+        if method in SAFE_METHODS:
+            return self._cacheable(request, endpoint, choice, validators, reply)
+        if method in ("PUT", "PATCH") and endpoint.has_validators:
+            request._memo = None  # the handler changed the state: load it afresh
+            fresh = self.preconditions.validators(request, endpoint, params)
+            reply.headers += fresh.headers(self.preconditions.tag(fresh, choice[0]))
+        if method != "DELETE" and _prefers_minimal(request.environ):
+            reply.status = _MINIMAL_STATUS.get(reply.status, reply.status)
+            reply.headers = [
+                (k, v) for k, v in reply.headers if k not in ("Content-Type", "Content-Length")
+            ]
+            if reply.status != 204:
+                reply.headers.append(("Content-Length", "0"))
+            reply.headers.append(("Preference-Applied", "return=minimal"))
+            reply.body = b""
+        return reply
+
+    def _cacheable(
+        self, request: Request, endpoint: Endpoint, choice: Choice, validators: Any, reply: Reply
+    ) -> Reply:
+        """Validators and ``Cache-Control`` for a successful ``GET``/``HEAD``; 304 where the
+        body's own tag now matches ``If-None-Match``."""
+        if reply.status == 200:
+            validators, etag, stop = self.preconditions.after_safe(
+                request, validators, choice[0], reply.body
+            )
+            if stop is not None:
+                return self._not_modified(endpoint, validators, etag)
+            reply.headers += validators.headers(etag)
+        if endpoint.cache_control:
+            reply.headers.append(("Cache-Control", endpoint.cache_control))
+        return reply
+
+    @staticmethod
+    def _not_modified(endpoint: Endpoint, validators: Any, etag: Any) -> Reply:
+        """304: the validators and caching headers a 200 would carry, and no body."""
+        headers = [*validators.headers(etag), ("Vary", "Accept")]
+        if endpoint.cache_control:
+            headers.append(("Cache-Control", endpoint.cache_control))
+        return Reply(304, headers)
+
     def _represent(
         self, request: Request, endpoint: Endpoint, choice: Choice, result: Any
-    ) -> Reply | webob.Response:
+    ) -> Reply:
+        """The reply for what a handler returned (the contract's return-value rules)."""
         if result is None:
-            return 204, [], b""
+            return Reply(204, [])
         if isinstance(result, webob.Response):
-            return result
+            request._passthrough = True
+            return _from_webob(result)
         if isinstance(result, Result):
             status, headers, obj, many = (
                 result.status, result.headers_for(request), result.obj, result.many
             )
             if obj is None:
-                return status, [*headers, ("Content-Length", "0")], b""
+                return Reply(status, [*headers, ("Content-Length", "0")])
         else:
             status, headers, obj, many = 200, [], result, isinstance(result, list | tuple)
         schema = endpoint.output_schema
         data = schema.dump(obj, many=many) if schema is not None else obj
         handler, content_type = choice
         body = handler.render(data, schema, many)
-        return status, [
+        return Reply(status, [
             ("Content-Type", content_type),
             ("Content-Length", str(len(body))),
             ("Vary", "Accept"),
             *headers,
-        ], body
+        ], body)
 
     # -- errors -------------------------------------------------------------------------------
+
+    def _error(self, request: Request, exc: Exception) -> Reply:
+        """The reply for anything raised: a problem, or a webob redirect as it is."""
+        if isinstance(exc, errors.HTTPError):
+            if exc.status >= 500 and exc.status != 501:
+                logger.error("%s %s: %s", request.method, request.path_qs, exc, exc_info=exc)
+            return self._problem(request, exc)
+        if isinstance(exc, webob.exc.HTTPException):
+            if exc.code < 400:
+                return _from_webob(exc)
+            headers = [
+                (k, v) for k, v in exc.headerlist if k.lower() in ("allow", "www-authenticate")
+            ]
+            error = errors.HTTPError(exc.code, exc.detail or exc.explanation, headers=headers)
+            return self._problem(request, error)
+        logger.error("unhandled error in %s %s", request.method, request.path_qs, exc_info=exc)
+        extra = {"traceback": traceback.format_exception(exc)} if self.debug else {}
+        error = errors.InternalServerError("the server failed to answer this request", **extra)
+        return self._problem(request, error)
 
     def _problem(self, request: Request, error: errors.HTTPError) -> Reply:
         handler, content_type = self.negotiator.select_problem(
             request.environ.get("HTTP_ACCEPT")
         )
         body = handler.render_problem(error.to_problem())
-        return error.status, [
+        return Reply(error.status, [
             ("Content-Type", content_type),
             ("Content-Length", str(len(body))),
             ("Vary", "Accept"),
             *error.headers,
-        ], body
+        ], body)
 
-    def _unexpected(self, request: Request, exc: Exception) -> errors.HTTPError:
-        logger.error("unhandled error in %s %s", request.method, request.path_qs, exc_info=exc)
-        extra = {"traceback": traceback.format_exception(exc)} if self.debug else {}
-        return errors.InternalServerError("the server failed to answer this request", **extra)
 
-    def _webob_exception(
-        self, request: Request, exc: webob.exc.HTTPException
-    ) -> Reply | webob.Response:
-        """webob's HTTP exceptions work too: redirects pass through, errors become problems."""
-        if exc.code < 400:
-            return exc
-        headers = [(k, v) for k, v in exc.headerlist if k.lower() in ("allow", "www-authenticate")]
-        return self._problem(
-            request, errors.HTTPError(exc.code, exc.detail or exc.explanation, headers=headers)
-        )
+def _from_webob(response: webob.Response) -> Reply:
+    """A webob response as it is; its body is read here (it is usually bytes already)."""
+    return Reply(response.status_int, list(response.headerlist), response.body)
+
+
+def _believe_proxies(environ: dict[str, Any], proxies: TrustedProxies) -> None:
+    """Scheme, host and client as a trusted proxy forwarded them, for URLs and rate limits."""
+    if not proxies.trusts(environ.get("REMOTE_ADDR")):
+        return
+    origin = proxies.resolve(environ)
+    environ["wsgi.url_scheme"] = origin.scheme
+    environ["HTTP_HOST"] = origin.host
+    environ["resourcekit.client"] = origin.client
+
+
+def _prefers_minimal(environ: dict[str, Any]) -> bool:
+    """``Prefer: return=minimal`` (RFC 7240) among the client's preferences."""
+    prefer = environ.get("HTTP_PREFER")
+    if not prefer:
+        return False
+    for preference in prefer.split(","):
+        name, _, value = preference.split(";", 1)[0].partition("=")
+        if name.strip().lower() == "return" and value.strip().strip('"').lower() == "minimal":
+            return True
+    return False
 
 
 def _path(environ: dict[str, Any]) -> str:

@@ -1,0 +1,319 @@
+"""Idempotency keys (contract section 7): the store's atomic claims and the coordinator's checks.
+
+Stores run on a `FakeClock`, so claims and results expire exactly when a test advances time.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import webob
+
+from resourcekit import Request, Site, errors
+from resourcekit.idempotency import (
+    REPLAYED_HEADER,
+    Begin,
+    BeginState,
+    Idempotency,
+    MemoryStore,
+    StoredResponse,
+)
+
+CREATED = StoredResponse(201, (("Content-Type", "application/json"), ("Location", "/n/1")), b"{}")
+DAY = 24 * 3600
+
+
+class FakeClock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def store(**options) -> tuple[MemoryStore, FakeClock]:
+    clock = FakeClock()
+    return MemoryStore(clock=clock, **options), clock
+
+
+def post(body: bytes = b'{"title": "x"}', key: str | None = "k-1", **options) -> webob.Request:
+    headers = {"Content-Type": "application/json"}
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    options.setdefault("method", "POST")
+    return webob.Request.blank("/notes", headers=headers, body=body, **options)
+
+
+# -- the store ----------------------------------------------------------------------------------
+
+
+def test_the_first_request_starts() -> None:
+    s, _ = store()
+    begin = s.begin("k", "fp", DAY)
+    assert begin.state is BeginState.STARTED
+    assert begin.response is None and begin.token
+    assert s.begin("other", "fp", DAY).token != begin.token
+
+
+def test_a_completed_key_replays_the_same_response() -> None:
+    s, _ = store()
+    token = s.begin("k", "fp", DAY).token
+    assert s.complete("k", CREATED, DAY, token=token)
+    replay = s.begin("k", "fp", DAY)
+    assert replay == Begin(BeginState.REPLAY, CREATED)
+    assert (replay.response.status, replay.response.headers, replay.response.body) == (
+        201,
+        (("Content-Type", "application/json"), ("Location", "/n/1")),
+        b"{}",
+    )
+    assert s.begin("k", "fp", DAY).state is BeginState.REPLAY  # and again
+
+
+def test_the_same_key_with_another_request_is_a_mismatch() -> None:
+    s, _ = store()
+    token = s.begin("k", "fp", DAY).token
+    assert s.begin("k", "other fp", DAY).state is BeginState.MISMATCH  # while in progress
+    s.complete("k", CREATED, DAY, token=token)
+    assert s.begin("k", "other fp", DAY) == Begin(BeginState.MISMATCH)  # and once done
+
+
+def test_concurrent_begins_start_exactly_once() -> None:
+    s, _ = store()
+    start = threading.Barrier(20)
+    states: list[BeginState] = []
+
+    def begin() -> None:
+        start.wait()
+        states.append(s.begin("k", "fp", DAY).state)
+
+    threads = [threading.Thread(target=begin) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert states.count(BeginState.STARTED) == 1
+    assert states.count(BeginState.IN_PROGRESS) == 19
+
+
+def test_a_released_key_starts_again() -> None:
+    s, _ = store()
+    first = s.begin("k", "fp", DAY)
+    s.release("k", token="not the owner's")
+    assert s.begin("k", "fp", DAY).state is BeginState.IN_PROGRESS
+    s.release("k", token=first.token)
+    second = s.begin("k", "fp", DAY)
+    assert second.state is BeginState.STARTED and second.token != first.token
+    s.release("k")  # without a token: whoever holds the claim
+    assert s.begin("k", "other fp", DAY).state is BeginState.STARTED  # forgotten entirely
+
+
+def test_release_keeps_a_result() -> None:
+    s, _ = store()
+    token = s.begin("k", "fp", DAY).token
+    s.complete("k", CREATED, DAY, token=token)
+    s.release("k", token=token)
+    s.release("k")
+    assert s.begin("k", "fp", DAY).state is BeginState.REPLAY
+
+
+def test_complete_needs_a_live_claim() -> None:
+    s, _ = store()
+    assert not s.complete("unknown", CREATED, DAY)
+    token = s.begin("k", "fp", DAY).token
+    assert not s.complete("k", CREATED, DAY, token="not the owner's")
+    assert s.complete("k", CREATED, DAY, token=token)
+    other = StoredResponse(500, (), b"")
+    assert not s.complete("k", other, DAY, token=token)  # a result is never overwritten
+    assert not s.complete("k", other, DAY)
+    assert s.begin("k", "fp", DAY).response == CREATED
+
+
+def test_results_expire_after_their_ttl() -> None:
+    s, clock = store()
+    s.complete("k", CREATED, 10, token=s.begin("k", "fp", DAY).token)
+    clock.advance(9.9)
+    assert s.begin("k", "fp", DAY).state is BeginState.REPLAY
+    clock.advance(0.1)
+    assert s.begin("k", "other fp", DAY).state is BeginState.STARTED
+
+
+def test_claims_lapse_after_the_lock_ttl() -> None:
+    s, clock = store()  # lock_ttl defaults to 60 s
+    crashed = s.begin("k", "fp", DAY)
+    clock.advance(59.9)
+    assert s.begin("k", "fp", DAY).state is BeginState.IN_PROGRESS
+    clock.advance(0.1)
+    retry = s.begin("k", "fp", DAY)
+    assert retry.state is BeginState.STARTED
+    assert not s.complete("k", CREATED, DAY, token=crashed.token)  # too late: not its claim
+    s.release("k", token=crashed.token)
+    assert s.begin("k", "fp", DAY).state is BeginState.IN_PROGRESS
+    assert s.complete("k", CREATED, DAY, token=retry.token)
+
+
+def test_a_claim_lapses_at_the_key_ttl_when_that_is_shorter() -> None:
+    s, clock = store(lock_ttl=30)
+    s.begin("k", "fp", 5)
+    clock.advance(5)
+    assert s.begin("k", "fp", DAY).state is BeginState.STARTED  # this claim lasts lock_ttl
+    clock.advance(29.9)
+    assert s.begin("k", "fp", DAY).state is BeginState.IN_PROGRESS
+    clock.advance(0.1)
+    assert s.begin("k", "fp", DAY).state is BeginState.STARTED
+
+
+def test_expired_entries_are_pruned() -> None:
+    s, clock = store()
+    for key in ["a", "b", "c"]:
+        s.begin(key, "fp", DAY)
+    s.complete("c", CREATED, DAY)
+    clock.advance(61)  # the claims on a and b lapsed; c's result lives on
+    s.begin("d", "fp", DAY)
+    assert len(s) == 2
+    assert s.begin("c", "fp", DAY).state is BeginState.REPLAY
+
+
+def test_the_store_is_bounded() -> None:
+    s, _ = store(max_keys=3)
+    for i in range(100):
+        s.begin(f"churn-{i}", "fp", DAY)
+        assert len(s) <= 3
+    assert len(s) == 3
+    assert s.begin("churn-0", "fp", DAY).state is BeginState.STARTED  # the oldest went first
+    assert s.begin("churn-99", "fp", DAY).state is BeginState.IN_PROGRESS
+    with pytest.raises(ValueError, match="max_keys"):
+        MemoryStore(max_keys=0)
+    with pytest.raises(ValueError, match="lock_ttl"):
+        MemoryStore(lock_ttl=0)
+
+
+def test_stored_headers_become_a_tuple() -> None:
+    response = StoredResponse(200, [("ETag", '"1"'), ("Vary", "Accept")], b"x")  # type: ignore[arg-type]
+    assert response.headers == (("ETag", '"1"'), ("Vary", "Accept"))
+    hash(response)
+
+
+# -- the coordinator: keys ----------------------------------------------------------------------
+
+
+def test_no_header_no_key() -> None:
+    assert Idempotency().key_for(post(key=None), "alice POST /notes") is None
+
+
+def test_keys_are_scoped_hashes() -> None:
+    idem = Idempotency()
+    key = idem.key_for(post(key="k-1"), "alice POST /notes")
+    assert key is not None and len(key) == 64 and int(key, 16) >= 0
+    assert idem.key_for(post(key="k-1"), "alice POST /notes") == key
+    assert idem.key_for(post(key="k-2"), "alice POST /notes") != key
+    assert idem.key_for(post(key="k-1"), "bob POST /notes") != key
+    assert idem.key_for(post(key="1"), "alice POST /notes/k-") != idem.key_for(
+        post(key="k-1"), "alice POST /notes/"
+    )  # scope and value cannot run into each other
+
+
+def test_keys_may_be_structured_field_strings() -> None:
+    idem = Idempotency()
+    assert idem.key_for(post(key='"k-1"'), "s") == idem.key_for(post(key="k-1"), "s")
+    assert idem.key_for(post(key='"a\\"b"'), "s") == idem.key_for(post(key='a"b'), "s")
+
+
+@pytest.mark.parametrize("value", ["", '""', "x" * 256, '"' + "x" * 256 + '"', "a\x01b", "caf\xe9"])
+def test_invalid_keys_are_400(value: str) -> None:
+    with pytest.raises(errors.BadRequest, match="1 to 255 printable ASCII"):
+        Idempotency().key_for(post(key=value), "s")
+
+
+def test_the_longest_and_shortest_keys_are_fine() -> None:
+    for value in ["x", "~" * 255, "a key with spaces"]:
+        assert Idempotency().key_for(post(key=value), "s") is not None
+
+
+def test_a_custom_header() -> None:
+    idem = Idempotency(header="X-Request-Id")
+    req = webob.Request.blank("/notes", method="POST", headers={"X-Request-Id": "abc"})
+    assert idem.key_for(req, "s") is not None
+    assert idem.key_for(post(key="abc"), "s") is None
+
+
+# -- the coordinator: fingerprints ---------------------------------------------------------------
+
+
+def test_fingerprints_tell_requests_apart() -> None:
+    fp = Idempotency().fingerprint
+    base = fp(post())
+    assert fp(post(key="another key")) == base  # the key itself is not part of the request
+    assert len({
+        base,
+        fp(post(body=b'{"title": "y"}')),
+        fp(post(method="PUT")),
+        fp(webob.Request.blank("/notes?x=1", method="POST", body=b'{"title": "x"}',
+                               headers={"Content-Type": "application/json"})),
+        fp(webob.Request.blank("/notes/", method="POST", body=b'{"title": "x"}',
+                               headers={"Content-Type": "application/json"})),
+        fp(webob.Request.blank("/notes", method="POST", body=b'{"title": "x"}',
+                               headers={"Content-Type": "application/json; charset=latin-1"})),
+    }) == 6  # fmt: skip
+
+
+def test_fingerprints_read_resourcekit_bodies_within_the_limit() -> None:
+    def request(body: bytes) -> Request:
+        req = Request.blank("/notes", method="POST", body=body)
+        req._site = Site(max_body_size=8)
+        return req
+
+    plain = webob.Request.blank("/notes", method="POST", body=b"12345678")
+    assert Idempotency().fingerprint(request(b"12345678")) == Idempotency().fingerprint(plain)
+    with pytest.raises(errors.PayloadTooLarge):
+        Idempotency().fingerprint(request(b"123456789"))
+
+
+# -- the coordinator: the flow ------------------------------------------------------------------
+
+
+def test_the_flow_start_complete_replay() -> None:
+    idem = Idempotency(MemoryStore(clock=FakeClock()))
+    req = post()
+    key, fingerprint = idem.key_for(req, "alice POST /notes"), idem.fingerprint(req)
+    begin = idem.begin(key, fingerprint)
+    assert begin.state is BeginState.STARTED
+    with pytest.raises(errors.Conflict, match="still in progress") as in_progress:
+        idem.begin(key, fingerprint)
+    assert in_progress.value.status == 409
+    idem.complete(key, begin, CREATED)
+    replay = idem.begin(key, fingerprint)
+    assert replay.state is BeginState.REPLAY
+    assert idem.replayed(replay.response) == StoredResponse(
+        201, (*CREATED.headers, ("Idempotent-Replayed", "true")), b"{}"
+    )
+    assert REPLAYED_HEADER == ("Idempotent-Replayed", "true")
+    with pytest.raises(errors.UnprocessableContent, match="different request") as mismatch:
+        idem.begin(key, idem.fingerprint(post(body=b'{"title": "other"}')))
+    assert mismatch.value.status == 422
+
+
+def test_server_errors_and_exceptions_release_the_key() -> None:
+    idem = Idempotency(MemoryStore(clock=FakeClock()))
+    begin = idem.begin("k", "fp")
+    idem.complete("k", begin, StoredResponse(503, (), b"busy"))
+    begin = idem.begin("k", "fp")
+    assert begin.state is BeginState.STARTED
+    idem.release("k", begin)
+    begin = idem.begin("k", "fp")
+    assert begin.state is BeginState.STARTED
+    idem.complete("k", begin, StoredResponse(422, (), b"invalid"))  # a client error is an answer
+    assert idem.begin("k", "fp").response == StoredResponse(422, (), b"invalid")
+
+
+def test_the_coordinator_keeps_results_for_its_ttl() -> None:
+    clock = FakeClock()
+    idem = Idempotency(MemoryStore(clock=clock), ttl=3600)
+    idem.complete("k", idem.begin("k", "fp"), CREATED)
+    clock.advance(3599)
+    assert idem.begin("k", "fp").state is BeginState.REPLAY
+    clock.advance(1)
+    assert idem.begin("k", "fp").state is BeginState.STARTED
