@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from marshmallow import Schema
 
 from . import hooks
-from .resource import HANDLER_METHODS, Authentication, Resource
+from .resource import HANDLER_METHODS, KNOWN_METHODS, Authentication, Resource
 from .schemas import resolve
 
 if TYPE_CHECKING:
@@ -109,9 +109,9 @@ def _by_method(
         return {}
     if not isinstance(authentication, Mapping):
         return {method: tuple(authentication) for method in handlers}
-    unknown = set(authentication) - {m.lower() for m in handlers} - {"*", "head"}
+    unknown = set(authentication) - {m.lower() for m in KNOWN_METHODS} - {"*"}
     if unknown:
-        raise TypeError(f"authentication names methods the resource lacks: {sorted(unknown)}")
+        raise TypeError(f"authentication names unknown methods: {sorted(unknown)}")
     rest = tuple(authentication.get("*", ()))
     chosen = {m: tuple(authentication.get(m.lower(), rest)) for m in handlers}
     if "GET" in chosen and "head" not in authentication:

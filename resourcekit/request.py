@@ -86,6 +86,18 @@ class Request(webob.Request):
             self._query = load_query(endpoint.query_schema if endpoint else None, self.GET)
         return self._query
 
+    @property
+    def conditional(self) -> bool:
+        """True when the client made its change conditional on the state it saw (``If-Match``
+        or ``If-Unmodified-Since``), which the site has checked before the handler.
+
+        The check and the handler's write are two steps; a store should make the write a
+        compare-and-set (``UPDATE ... WHERE version = ?``) when this is true, so that a change
+        landing in between still fails with 412 rather than being overwritten.
+        """
+        environ = self.environ
+        return "HTTP_IF_MATCH" in environ or "HTTP_IF_UNMODIFIED_SINCE" in environ
+
     def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per request and key: what ``Resource.etag`` loads, the handler
         reuses. The site clears it after a successful ``PUT``/``PATCH``, before it asks the

@@ -16,10 +16,15 @@ if TYPE_CHECKING:
 Authentication = Sequence["Authenticator"] | Mapping[str, Sequence["Authenticator"]]
 """Authenticators for every method, or by method name (``"get"``, ``"*"`` for the others)."""
 
-__all__ = ["HANDLER_METHODS", "Resource"]
+__all__ = ["HANDLER_METHODS", "KNOWN_METHODS", "Resource"]
 
 HANDLER_METHODS = ("get", "post", "put", "patch", "delete")
 """The HTTP methods a resource implements by defining a method of that name in lower case."""
+
+KNOWN_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+)
+"""The methods this server knows; any other is 501 Not Implemented."""
 
 
 class Resource:

@@ -42,7 +42,7 @@ from .proxies import TrustedProxies
 from .ratelimit import RateLimit
 from .reply import Reply
 from .request import Request
-from .resource import Authentication, Resource
+from .resource import KNOWN_METHODS, Authentication, Resource
 from .results import Result
 from .routing import Route, RouteError, Router
 
@@ -52,9 +52,6 @@ logger = logging.getLogger("resourcekit")
 
 R = TypeVar("R", bound=type[Resource])
 
-KNOWN_METHODS = frozenset(
-    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
-)
 IDEMPOTENT_KEYED = frozenset({"POST", "PATCH"})
 """The methods that are not idempotent by definition, so ``Idempotency-Key`` applies."""
 _MINIMAL_STATUS = {200: 204}  # Prefer: return=minimal; other statuses keep theirs, bodiless
@@ -69,7 +66,8 @@ class Site:
     ``rate_limit`` and ``idempotent`` are defaults for resources that leave theirs as None;
     ``idempotency`` configures the key store. ``cors`` lists browser origins (or is a `CORS`);
     ``trusted_proxies`` lists the peers whose ``Forwarded``/``X-Forwarded-*`` are believed;
-    ``hooks`` run around every request (see `resourcekit.hooks`).
+    ``hooks`` run around every request (see `resourcekit.hooks`). ``docs=True`` serves the
+    OpenAPI document at ``/openapi.json`` and an interactive page at ``/docs``.
     """
 
     request_class: type[Request] = Request
@@ -90,6 +88,7 @@ class Site:
         cors: CORS | Sequence[str] | None = None,
         trusted_proxies: TrustedProxies | Sequence[str] | None = None,
         hooks: Sequence[Any] = (),
+        docs: bool = False,
     ) -> None:
         self.title = title
         self.version = version
@@ -108,6 +107,11 @@ class Site:
         self.router: Router[Endpoint] = Router()
         self._by_name: dict[str, Route[Endpoint]] = {}
         self._by_class: dict[type[Resource], Route[Endpoint]] = {}
+        self.docs = docs
+        if docs:
+            from .docs import install  # only sites that serve docs import apispec
+
+            install(self)
 
     # -- registration -------------------------------------------------------------------------
 
@@ -157,6 +161,12 @@ class Site:
         if route is None:
             raise LookupError(f"no route for {target!r}")
         return route.build(fields)
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of this site's routes, schemas, media types and problems."""
+        from .openapi import document  # only sites that describe themselves import apispec
+
+        return document(self)
 
     # -- serving ------------------------------------------------------------------------------
 
@@ -391,7 +401,7 @@ class Site:
         schema = endpoint.output_schema
         data = schema.dump(obj, many=many) if schema is not None else obj
         handler, content_type = choice
-        body = handler.render(data, schema, many)
+        body = handler.represent(request, data, schema, many)
         return Reply(status, [
             ("Content-Type", content_type),
             ("Content-Length", str(len(body))),

@@ -32,11 +32,20 @@ class Client:
 
     ``path`` may carry a query string, or be an absolute URL (its scheme and host are used).
     ``json`` is encoded with ``Content-Type: application/json``; ``data`` (bytes or str) is sent
-    as it is, with whatever ``Content-Type`` ``headers`` give.
+    as it is, with whatever ``Content-Type`` ``headers`` give. ``headers`` given to the client
+    (``Client(site, headers={"Authorization": ...})``) go with every request, under the
+    request's own.
     """
 
-    def __init__(self, app: Callable, *, remote_addr: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        app: Callable,
+        *,
+        headers: Mapping[str, str] | None = None,
+        remote_addr: str = "127.0.0.1",
+    ) -> None:
         self.app = app
+        self.headers = dict(headers or {})
         self.remote_addr = remote_addr
 
     def request(
@@ -49,7 +58,7 @@ class Client:
         headers: Mapping[str, str] | None = None,
         environ: Mapping[str, Any] | None = None,
     ) -> TestResponse:
-        headers = dict(headers or {})
+        headers = {**self.headers, **(headers or {})}
         if json is not None:
             data = jsonlib.dumps(json).encode()
             headers.setdefault("Content-Type", "application/json")

@@ -19,6 +19,7 @@ def served(app: Callable, threads: int = 4) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
+        server.task_dispatcher.shutdown()  # stop the worker threads, not only the listener
         server.close()
         thread.join(timeout=5)
 

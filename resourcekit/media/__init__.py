@@ -7,9 +7,12 @@ subclassing `MediaHandler` and passing it in ``Site(media=[...])``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from marshmallow import Schema
+
+if TYPE_CHECKING:
+    from ..request import Request
 
 __all__ = ["MediaHandler"]
 
@@ -30,6 +33,12 @@ class MediaHandler:
     def render(self, data: Any, schema: Schema | None, many: bool) -> bytes:
         """Serialise already-dumped ``data`` (plain dicts, lists, strings, numbers, booleans)."""
         raise NotImplementedError
+
+    def represent(self, request: Request, data: Any, schema: Schema | None, many: bool) -> bytes:
+        """What the site calls: `render` by default. A handler that needs the request (its URL,
+        the resource's methods and input schema, as an HTML page with forms does) overrides
+        this instead."""
+        return self.render(data, schema, many)
 
     def render_problem(self, problem: dict[str, Any]) -> bytes:
         """Serialise an RFC 9457 problem object."""

@@ -255,8 +255,10 @@ def _children(elem: ET.Element) -> list[ET.Element]:
 
 
 def _load(elem: ET.Element, spec: _Spec) -> Any:
-    """The plain value of ``elem`` for ``schema.load``; scalars stay text for marshmallow to parse.
+    """The plain value of ``elem`` for ``schema.load``, as JSON would have carried it.
 
+    The text of a number or boolean field becomes a number or boolean when it is spelled as JSON
+    spells one, so a schema may refuse strings where it wants numbers, for XML and JSON alike.
     Content of the wrong shape (text for an object, children for a string) is passed on as read,
     so the schema answers it as invalid (422) just as it would the same mistake in JSON.
     """
@@ -267,7 +269,7 @@ def _load(elem: ET.Element, spec: _Spec) -> Any:
     children = _children(elem)
     text = elem.text or ""
     if not children and (text.strip() or not _is_container(spec)):
-        return text
+        return _scalar(text, spec)
     if isinstance(spec, Schema):
         return _mapping(children, _fields_by_key(spec).get)
     if isinstance(spec, fields.Nested):
@@ -283,6 +285,21 @@ def _load(elem: ET.Element, spec: _Spec) -> Any:
     if isinstance(spec, fields.Mapping):
         return _mapping(children, lambda _: spec.value_field)
     return _generic(children)
+
+
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_BOOLEANS = {"true": True, "false": False}
+
+
+def _scalar(text: str, spec: _Spec) -> Any:
+    """Typed where the field is a number or a boolean and the text spells one as JSON does."""
+    if isinstance(spec, fields.Boolean):
+        return _BOOLEANS.get(text, text)
+    if isinstance(spec, fields.Number) and _JSON_NUMBER.fullmatch(text):
+        if isinstance(spec, fields.Integer):
+            return int(text) if text.lstrip("-").isdigit() else float(text)
+        return text if isinstance(spec, fields.Decimal) else float(text)
+    return text
 
 
 def _plucked(spec: fields.Pluck) -> fields.Field:

@@ -1,0 +1,179 @@
+"""``python -m benchmarks``: check, time and tabulate resourcekit against raw WSGI and its peers.
+
+The Markdown goes to stdout (paste it into a README); progress and skips go to stderr too, so
+``python -m benchmarks > results.md`` keeps a clean table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from . import http, inprocess, report
+from .apps import BASELINE, FRAMEWORKS
+from .scenarios import SCENARIOS, Scenario
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--inprocess-only", action="store_true", help="skip the HTTP runs")
+    mode.add_argument("--http-only", action="store_true", help="skip the in-process runs")
+    parser.add_argument("--rounds", type=int, default=7,
+                        help="in-process rounds; the median is reported (default 7)")
+    parser.add_argument("--batch", type=int, default=2000,
+                        help="in-process calls per timed batch (default 2000)")
+    parser.add_argument("--duration", type=float, default=5.0,
+                        help="HTTP seconds of load per framework and scenario (default 5)")
+    parser.add_argument("--http-rounds", type=int, default=1,
+                        help="HTTP rounds; the median is reported (default 1)")
+    parser.add_argument("--connections", type=int, default=8,
+                        help="HTTP concurrent connections (default 8; 4 at most without wrk)")
+    parser.add_argument("--http-tool", choices=("auto", "wrk", "python"), default="auto",
+                        help="load generator: wrk if on PATH (auto), or the Python one")
+    parser.add_argument("--only", metavar="NAME[,NAME]",
+                        help=f"frameworks to run, of {', '.join(FRAMEWORKS)}; "
+                             f"{BASELINE} always runs, as the baseline")
+    parser.add_argument("--scenarios", metavar="KEY[,KEY]",
+                        help=f"scenarios to run, of {', '.join(SCENARIOS)} (default all)")
+    parser.add_argument("--json", metavar="PATH", type=Path, help="write the raw results here")
+    args = parser.parse_args(argv)
+    if args.rounds < 1 or args.batch < 1 or args.duration <= 0 or args.http_rounds < 1:
+        parser.error("--rounds, --batch, --http-rounds and --duration must be positive")
+    return args
+
+
+def _pick(option: str | None, known: dict[str, Any], what: str) -> list[str]:
+    if not option:
+        return list(known)
+    names = [name.strip() for name in option.split(",") if name.strip()]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise SystemExit(f"unknown {what}: {', '.join(unknown)} (known: {', '.join(known)})")
+    return [name for name in known if name in names]  # table order, not command-line order
+
+
+def _log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _available(names: list[str]) -> tuple[list[str], list[str]]:
+    """The frameworks that can run, and a note for each one skipped for a missing package."""
+    ready, skipped = [], []
+    for name in dict.fromkeys([BASELINE, *names]):
+        missing = FRAMEWORKS[name].missing()
+        if missing:
+            skipped.append(f"- skipped {name}: not installed (pip install {' '.join(missing)})")
+        else:
+            ready.append(name)
+    return ready, skipped
+
+
+def _inprocess(args: argparse.Namespace, names: list[str], scenarios: list[Scenario]
+               ) -> tuple[list[str], Any]:
+    apps = {}
+    errors = {}
+    for name in names:
+        try:
+            apps[name] = FRAMEWORKS[name].create_app()
+        except Exception as exc:  # one broken peer must not stop the others
+            errors[name] = f"could not build the app: {type(exc).__name__}: {exc}"
+    results = inprocess.run(apps, scenarios, rounds=args.rounds, batch=args.batch, progress=_log)
+    results.errors.update(errors)
+    lines = [
+        "## In-process: µs per request (median), cost ratio to raw WSGI",
+        "",
+        f"{args.rounds} rounds x {args.batch} calls per framework and scenario, frameworks "
+        "interleaved round by round, gc enabled. Lower is faster; 1.00x = as fast as raw WSGI.",
+        "",
+        *report.inprocess_table(results, scenarios, names),
+        *_errors(results.errors),
+    ]
+    return lines, results
+
+
+def _http(args: argparse.Namespace, names: list[str], scenarios: list[Scenario]
+          ) -> tuple[list[str], Any]:
+    results = http.run(names, scenarios, duration=args.duration, connections=args.connections,
+                       rounds=args.http_rounds, tool=args.http_tool, progress=_log)
+    cells = [f"- {name} {key}: {message}" for key, failed in results.cell_errors.items()
+             for name, message in failed.items()]
+    lines = [
+        "## HTTP through waitress (4 threads): requests per second, cost ratio to raw WSGI",
+        "",
+        f"{results.tool}, {results.connections} connections, {results.duration:g} s per "
+        f"framework and scenario, {results.rounds} round(s); {results.pinning}. "
+        "Higher req/s is faster; the ratio is raw's req/s over the framework's.",
+        "",
+        *report.http_table(results, scenarios, names),
+        *_errors(results.errors),
+        *cells,
+    ]
+    return lines, results
+
+
+def _errors(errors: dict[str, str]) -> list[str]:
+    return ["", *(f"- **{name} dropped**: {message}" for name, message in errors.items())] \
+        if errors else []
+
+
+def _notes(names: list[str], scenarios: list[Scenario]) -> list[str]:
+    keys = {s.key for s in scenarios}
+    notes = []
+    if "F1" in keys or "F2" in keys:
+        notes.append("- F1 and F2 are resourcekit's own features; their ratio is to its own S2 "
+                     "(a full GET) and S3 (a POST with a body), not to raw WSGI.")
+    if "F2" in keys and "resourcekit" in names:
+        from .apps.resourcekit_app import AUTH_ENABLED
+
+        notes.append("- F2 " + ("includes bearer-token authentication." if AUTH_ENABLED else
+                                "is the If-Match PUT alone: resourcekit has no authentication "
+                                "yet (`add_authentication` in apps/resourcekit_app.py)."))
+    return notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    chosen = _pick(args.only, FRAMEWORKS, "framework")
+    scenarios = [SCENARIOS[key] for key in _pick(args.scenarios, SCENARIOS, "scenario")]
+    names, skipped = _available(chosen)
+    for line in skipped:
+        _log(line)
+    began = time.monotonic()
+    out = ["# resourcekit benchmarks", "", *report.environment(), *skipped]
+    out += _notes(names, scenarios)
+    raw: dict[str, Any] = {"frameworks": names, "skipped": skipped}
+    if not args.http_only:
+        lines, raw["inprocess"] = _inprocess(args, names, scenarios)
+        out += ["", *lines]
+    if not args.inprocess_only:
+        lines, raw["http"] = _http(args, names, scenarios)
+        out += ["", *lines]
+    print("\n".join(out))
+    _log(f"done in {time.monotonic() - began:.0f} s")
+    if args.json:
+        _write_json(args.json, raw, out)
+    return 0
+
+
+def _write_json(path: Path, raw: dict[str, Any], table: list[str]) -> None:
+    def plain(value: Any) -> Any:
+        return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+
+    document = {key: plain(value) for key, value in raw.items()}
+    document["environment"] = report.environment()
+    document["markdown"] = "\n".join(table)
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    _log(f"raw results written to {path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""The benchmark API in resourcekit: what a user would write, through the public API only."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from resourcekit import Created, Resource, Site, errors
+
+from . import common
+
+__all__ = ["AUTH_ENABLED", "create_app"]
+
+
+class Hello(Resource):
+    """S1: no schema, a plain dict rendered as JSON."""
+
+    def get(self, request: Any) -> dict[str, str]:
+        return {"message": "hello"}
+
+
+class Items(Resource):
+    """S3 (POST, body loaded by ``schema``) and S5 (GET, ``limit`` loaded by ``query_schema``)."""
+
+    schema = common.ItemSchema
+    query_schema = common.QuerySchema
+
+    def get(self, request: Any) -> list[dict[str, Any]]:
+        return common.list_items(request.query["limit"])
+
+    def post(self, request: Any) -> Created:
+        item = common.create_item(request.validated)
+        return Created(item, location=request.url_for(Item, item_id=item["id"]))
+
+
+class Item(Resource):
+    """S2, S4 (JSON or XML by ``Accept``), F1 (``If-None-Match``: 304), F2 (``If-Match`` PUT)."""
+
+    schema = common.ItemSchema
+    require_preconditions = True
+
+    def etag(self, request: Any, item_id: int) -> str:
+        return common.item_etag(_load(request, item_id))
+
+    def get(self, request: Any, item_id: int) -> dict[str, Any]:
+        return _load(request, item_id)
+
+    def put(self, request: Any, item_id: int) -> dict[str, Any]:
+        _load(request, item_id)
+        return common.replace_item(item_id, request.validated)
+
+
+def _load(request: Any, item_id: int) -> dict[str, Any]:
+    """The item, loaded once per request whether `Item.etag` or the handler asks first."""
+    item = request.memo(("item", item_id), lambda: common.get_item(item_id))
+    if item is None:
+        raise errors.NotFound(f"no item {item_id}")
+    return item
+
+
+def add_authentication(resource: type[Resource]) -> bool:
+    """F2's bearer-token check, switched on once resourcekit has authentication (CONTRACT.md 7).
+
+    "Has" means both ``resourcekit.auth`` and the ``Resource.authentication`` setting exist, so
+    a half-landed feature is not mistaken for one; the F2 guard then checks that a request
+    without a token really is refused. Until then F2 times the ``If-Match`` PUT alone, and the
+    report says so. Returns whether authentication is on.
+    """
+    try:
+        auth = importlib.import_module("resourcekit.auth")
+    except ImportError:
+        return False
+    if not hasattr(Resource, "authentication"):
+        return False
+    # Reads stay open, as in sample_project: only the PUT of F2 needs the token.
+    bearer = auth.Bearer(auth.tokens({common.BENCH_TOKEN: "bench-user"}))
+    resource.authentication = {"get": [], "*": [bearer]}  # type: ignore[attr-defined]
+    return True
+
+
+AUTH_ENABLED = add_authentication(Item)
+
+
+def create_app() -> Site:
+    site = Site(title="Benchmark", version="1.0.0")
+    site.add("/hello", Hello)
+    site.add("/items", Items)
+    site.add("/items/{item_id:int}", Item)
+    return site

@@ -1,0 +1,213 @@
+"""The weather-station API: resources over the store, and `create_site` that wires them up.
+
+Reads are open; writes need ``Authorization: Bearer <token>``. Stations and observations carry
+``ETag`` (their row version) and ``Last-Modified``; a conditional ``PUT``/``PATCH``/``DELETE`` of
+a station is a compare-and-set in the store, so no concurrent change is lost between the site's
+check and the write. ``POST``s honour ``Idempotency-Key``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+from resourcekit import Created, Page, Resource, Site, auth, errors
+from resourcekit.ratelimit import RateLimit
+
+from .schemas import (
+    ObservationQuerySchema,
+    ObservationSchema,
+    RootSchema,
+    StationQuerySchema,
+    StationSchema,
+    WeatherSchema,
+)
+from .store import Store
+
+__all__ = ["TITLE", "VERSION", "WeatherSite", "create_site"]
+
+TITLE = "Weather stations"
+VERSION = "1.0.0"
+DESCRIPTION = "Weather stations and their observations, in JSON and XML."
+
+
+class _StoreResource(Resource):
+    """A resource that reads and writes the store it was given."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _station(self, station_id: int) -> dict[str, Any]:
+        return _found(self.store.get_station(station_id), f"no station {station_id}")
+
+
+class _Versioned(_StoreResource):
+    """A row with validators: ``ETag`` from its version, ``Last-Modified`` from ``updated_at``.
+
+    The row is loaded once per request (`request.memo`) for the validators and the handler.
+    """
+
+    def _load(self, request, **fields) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _current(self, request, **fields) -> dict[str, Any]:
+        return request.memo(("row", *fields.values()), lambda: self._load(request, **fields))
+
+    def etag(self, request, **fields):
+        return str(self._current(request, **fields)["version"])
+
+    def last_modified(self, request, **fields):
+        return self._current(request, **fields)["updated_at"]
+
+    def get(self, request, **fields):
+        return self._current(request, **fields)
+
+
+def _found(row: dict[str, Any] | None, detail: str) -> dict[str, Any]:
+    if row is None:
+        raise errors.NotFound(detail)
+    return row
+
+
+class Root(Resource):
+    schema = RootSchema
+
+    def get(self, request):
+        return {
+            "title": TITLE,
+            "version": VERSION,
+            "description": DESCRIPTION,
+            "links": {"self": request.url_for(Root), "stations": request.url_for(Stations)},
+        }
+
+
+class Stations(_StoreResource):
+    schema = StationSchema
+    query_schema = StationQuerySchema
+
+    def get(self, request):
+        query = request.query
+        rows, total = self.store.list_stations(query["limit"], query["offset"], query["country"])
+        return Page(rows, limit=query["limit"], offset=query["offset"], total=total)
+
+    def post(self, request):
+        row = self.store.create_station(request.validated)
+        return Created(row, location=request.url_for(Station, station_id=row["id"]))
+
+
+class Station(_Versioned):
+    schema = StationSchema
+
+    def _load(self, request, station_id):
+        return self._station(station_id)
+
+    def put(self, request, station_id):
+        expected = self._expected(request, station_id)
+        row = self.store.replace_station(station_id, request.validated, expected)
+        return self._written(row, station_id)
+
+    def patch(self, request, station_id):
+        expected = self._expected(request, station_id)
+        row = self.store.update_station(station_id, request.validated, expected)
+        return self._written(row, station_id)
+
+    def delete(self, request, station_id):
+        if not self.store.delete_station(station_id, self._expected(request, station_id)):
+            self._written(None, station_id)
+
+    def _expected(self, request, station_id: int) -> int | None:
+        """The version the site checked the client's precondition against, if it did."""
+        if not request.conditional:
+            return None
+        return self._current(request, station_id=station_id)["version"]
+
+    def _written(self, row: dict[str, Any] | None, station_id: int) -> dict[str, Any]:
+        """The written row; 404 if the station is gone, 412 if it changed since the check."""
+        if row is not None:
+            return row
+        self._station(station_id)
+        raise errors.PreconditionFailed("the station changed while this request was handled")
+
+
+class Observations(_StoreResource):
+    schema = ObservationSchema
+    query_schema = ObservationQuerySchema
+
+    def get(self, request, station_id):
+        self._station(station_id)
+        query = request.query
+        rows, total = self.store.list_observations(
+            station_id, query["limit"], query["offset"], query["since"], query["until"]
+        )
+        return Page(rows, limit=query["limit"], offset=query["offset"], total=total)
+
+    def post(self, request, station_id):
+        row = self.store.create_observation(station_id, request.validated)
+        row = _found(row, f"no station {station_id}")
+        location = request.url_for(Observation, station_id=station_id, obs_id=row["id"])
+        return Created(row, location=location)
+
+
+class Observation(_Versioned):
+    schema = ObservationSchema
+
+    def _load(self, request, station_id, obs_id):
+        row = self.store.get_observation(station_id, obs_id)
+        return _found(row, f"no observation {obs_id} at station {station_id}")
+
+
+class Weather(_StoreResource):
+    """Its ``ETag`` is made from the body by the site; caches may keep it for a minute."""
+
+    schema = WeatherSchema
+    cache_control = "public, max-age=60"
+
+    def get(self, request, station_id):
+        self._station(station_id)
+        row = self.store.latest_observation(station_id)
+        return _found(row, f"station {station_id} has no observations yet")
+
+
+class WeatherSite(Site):
+    """The site, holding its store so that whoever made it can close it (`close`)."""
+
+    def __init__(self, store: Store, api_token: str, rate_limit: str | None) -> None:
+        writers = auth.Bearer(auth.tokens({api_token: "writer"}))
+        super().__init__(
+            title=TITLE,
+            version=VERSION,
+            description=DESCRIPTION,
+            authentication={"get": [], "*": [writers]},
+            idempotent=True,
+            rate_limit=RateLimit(rate_limit) if rate_limit else None,
+        )
+        self.store = store
+        self.api_token = api_token
+
+    def close(self) -> None:
+        """Close the database connections of every thread that served a request."""
+        self.store.close()
+
+
+def create_site(
+    db_path: str | os.PathLike[str],
+    *,
+    api_token: str | None = None,
+    rate_limit: str | None = None,
+) -> WeatherSite:
+    """The weather-station API as a WSGI application, storing its data in SQLite at ``db_path``.
+
+    Writes need ``Authorization: Bearer <api_token>``; without a token a random one is made
+    (``site.api_token``). ``rate_limit`` (``"600/minute"``) limits each client address. The
+    database and its tables are created on first use; ``site.close()`` closes its connections.
+    """
+    store = Store(db_path)
+    site = WeatherSite(store, api_token or secrets.token_urlsafe(24), rate_limit)
+    site.add("/", Root)
+    site.add("/stations", Stations(store))
+    site.add("/stations/{station_id:int}", Station(store))
+    site.add("/stations/{station_id:int}/observations", Observations(store))
+    site.add("/stations/{station_id:int}/observations/{obs_id:int}", Observation(store))
+    site.add("/stations/{station_id:int}/weather", Weather(store))
+    return site

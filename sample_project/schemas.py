@@ -1,0 +1,138 @@
+"""The representations of the weather-station API, one marshmallow schema each.
+
+The same schema reads JSON and XML bodies: the XML handler types the text of number fields as
+JSON would, so number fields take numbers only, never strings, booleans, NaN or Infinity, in
+either format. ``Meta.xml_name`` / ``Meta.xml_plural`` name the XML elements of one object and of
+a collection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+__all__ = [
+    "ObservationQuerySchema",
+    "ObservationSchema",
+    "PageQuerySchema",
+    "RootSchema",
+    "StationQuerySchema",
+    "StationSchema",
+    "WeatherSchema",
+]
+
+class Number(fields.Float):
+    """A finite number, strictly: ``"45.5"`` is a string, and so a wrong type (422)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_nan=False, **kwargs)
+
+    def _validated(self, value: Any) -> float:
+        if isinstance(value, bool | str):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
+def _optional_number(*validators: validate.Validator) -> Number:
+    return Number(load_default=None, allow_none=True, validate=list(validators))
+
+
+def _timestamp(**kwargs: Any) -> fields.AwareDateTime:
+    """An ISO 8601 timestamp with a UTC offset; one without is refused with a message saying so."""
+    return fields.AwareDateTime(
+        error_messages={
+            "invalid_awareness": "must include a UTC offset, e.g. 2024-05-01T12:00:00Z or "
+            "2024-05-01T14:00:00+02:00",
+            "invalid": "not an ISO 8601 date and time",
+        },
+        **kwargs,
+    )
+
+
+_COUNTRY = validate.Regexp(
+    r"^[A-Z]{2}$", error="must be an ISO 3166-1 alpha-2 country code: two capital letters, e.g. FR"
+)
+
+
+class StationSchema(Schema):
+    id = fields.Int(dump_only=True)
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    latitude = Number(required=True, validate=validate.Range(min=-90, max=90))
+    longitude = Number(required=True, validate=validate.Range(min=-180, max=180))
+    elevation_m = _optional_number()
+    country = fields.Str(required=True, validate=_COUNTRY)
+    created_at = _timestamp(dump_only=True)
+    updated_at = _timestamp(dump_only=True)
+
+    class Meta:
+        xml_name = "station"
+        xml_plural = "stations"
+
+
+class ObservationSchema(Schema):
+    id = fields.Int(dump_only=True)
+    station_id = fields.Int(dump_only=True)
+    observed_at = _timestamp(required=True)
+    temperature_c = Number(required=True, validate=validate.Range(min=-90, max=60))
+    humidity_pct = _optional_number(validate.Range(min=0, max=100))
+    pressure_hpa = _optional_number(validate.Range(min=800, max=1100))
+    wind_speed_ms = _optional_number(validate.Range(min=0))
+    wind_direction_deg = _optional_number(validate.Range(min=0, max=360))
+    created_at = _timestamp(dump_only=True)
+    updated_at = _timestamp(dump_only=True)
+
+    class Meta:
+        xml_name = "observation"
+        xml_plural = "observations"
+
+
+class WeatherSchema(ObservationSchema):
+    """The latest observation of a station, with the station's name."""
+
+    station_name = fields.Str(dump_only=True)
+
+    class Meta:
+        xml_name = "weather"
+
+
+class _LinksSchema(Schema):
+    self = fields.Url(dump_only=True)
+    stations = fields.Url(dump_only=True)
+
+
+class RootSchema(Schema):
+    """The API root: what this API is, and where its collections are."""
+
+    title = fields.Str(dump_only=True)
+    version = fields.Str(dump_only=True)
+    description = fields.Str(dump_only=True)
+    links = fields.Nested(_LinksSchema, dump_only=True)
+
+    class Meta:
+        xml_name = "api"
+        xml_plural = "apis"
+
+
+class PageQuerySchema(Schema):
+    """``limit`` and ``offset``, shared by every paginated collection."""
+
+    limit = fields.Int(load_default=20, validate=validate.Range(min=1, max=100))
+    offset = fields.Int(load_default=0, validate=validate.Range(min=0))
+
+
+class StationQuerySchema(PageQuerySchema):
+    country = fields.Str(load_default=None, validate=_COUNTRY)
+
+
+class ObservationQuerySchema(PageQuerySchema):
+    since = _timestamp(load_default=None)
+    until = _timestamp(load_default=None)
+
+    @validates_schema
+    def _window(self, data: dict[str, Any], **kwargs: Any) -> None:
+        since: dt.datetime | None = data.get("since")
+        until: dt.datetime | None = data.get("until")
+        if since is not None and until is not None and since > until:
+            raise ValidationError("must not be before since", field_name="until")
