@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
+from linting import Linted
 from resourcekit.testing import Client
 from sample_project import create_site
 
@@ -362,9 +363,11 @@ class TestSampleAPI:
 
     @pytest.fixture
     def site(self, db_path: Path) -> Iterator[Any]:
-        site = create_site(db_path, api_token=TOKEN)
+        """The sample, every response of which must pass httplint with no BAD note."""
+        site = Linted(create_site(db_path, api_token=TOKEN))
         yield site
         site.close()
+        assert site.problems == []
 
     @pytest.fixture
     def client(self, site: Any) -> Any:
