@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from .serving import serve
 from .site import Site
 
 __all__ = ["load_site", "main"]
@@ -36,13 +37,6 @@ def load_site(spec: str) -> Site:
     return target
 
 
-def serve(site: Site, host: str, port: int, threads: int) -> None:
-    import waitress
-
-    print(f"serving {site.title} on http://{host}:{port}", flush=True)
-    waitress.serve(site, host=host, port=port, threads=threads, ident="resourcekit")
-
-
 def print_routes(site: Site) -> None:
     rows = [(r.template, r.name, r.target.allow) for r in site.routes]
     widths = [max((len(row[i]) for row in rows), default=0) for i in range(2)]
@@ -63,6 +57,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     site = load_site(args.site)
     if args.command == "serve":
-        serve(site, args.host, args.port, args.threads)
+        serve(
+            site,
+            host=args.host,
+            port=args.port,
+            threads=args.threads,
+            announce=lambda line: print(f"{site.title}: {line}", flush=True),
+        )
     else:
         print_routes(site)
