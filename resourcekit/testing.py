@@ -5,11 +5,13 @@ from __future__ import annotations
 import json as jsonlib
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import webob
 
 __all__ = ["Client", "TestResponse"]
+
+_URI_SAFE = "/%:@!$&'()*+,;=~?[]"
 
 
 class TestResponse(webob.Response):
@@ -67,7 +69,8 @@ class Client:
         if url.scheme:
             base["wsgi.url_scheme"] = url.scheme
             headers.setdefault("Host", url.netloc)
-        target = (url.path or "/") + (f"?{url.query}" if url.query else "")
+        path = quote(url.path or "/", safe=_URI_SAFE)  # as a client sends text: percent-encoded
+        target = path + (f"?{quote(url.query, safe=_URI_SAFE)}" if url.query else "")
         base.setdefault("REQUEST_URI", target)  # the raw request line, as waitress passes it
         request = webob.Request.blank(target, environ=base, method=method, headers=headers)
         if data is not None:
