@@ -21,8 +21,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-
 from linting import Linted
+
 from resourcekit.testing import Client
 from sample_project import create_site
 

@@ -18,8 +18,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-
 from linting import Linted
+
 from resourcekit.testing import Client, TestResponse
 from sample_project import create_site
 

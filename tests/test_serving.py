@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from helpers import free_port
 
 APP = textwrap.dedent(
