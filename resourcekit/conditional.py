@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -104,7 +104,9 @@ class Validators:
 
     def selecting(self, etag: ETag | None) -> Validators:
         """The validators of one representation: what a ``GET`` compares tags with."""
-        return replace(self, variants=(etag,) if etag is not None else ())
+        return Validators(
+            self.etag, self.last_modified, (etag,) if etag is not None else (), self.exists
+        )
 
     def headers(self, etag: ETag | None) -> list[tuple[str, str]]:
         headers = [("ETag", str(etag))] if etag is not None else []
@@ -262,10 +264,15 @@ class Preconditions:
         modified = validators.last_modified if validators is not None else None
         etag = auto_etag(body)
         tagged = Validators(etag, modified, (etag,))
+        if not _CONDITIONAL_HEADERS.intersection(request.environ):
+            return tagged, etag, None
         return tagged, etag, _not_modified(evaluate(request.method, request.environ, tagged))
 
 
 _NO_STATE = Validators()  # a resource without validators: no tags, assumed to exist
+_CONDITIONAL_HEADERS = frozenset(
+    {"HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE"}
+)
 
 
 def _not_modified(status: int | None) -> int | None:

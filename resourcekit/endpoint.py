@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from marshmallow import Schema
@@ -42,9 +43,16 @@ class Endpoint:
     idempotent: bool
     hooks: tuple[Pair, ...]
 
-    @property
+    @cached_property
     def has_validators(self) -> bool:
         return self.etag is not None or self.last_modified is not None
+
+    @cached_property
+    def guarded(self) -> bool:
+        """Whether anything runs between negotiation and preconditions (limits, auth, hooks)."""
+        return bool(
+            self.rate_limit is not None or self.authenticators or self.permissions or self.hooks
+        )
 
     @classmethod
     def build(

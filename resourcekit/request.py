@@ -28,6 +28,8 @@ class Request(webob.Request):
     never pays for parsing it.
     """
 
+    __setattr__ = object.__setattr__  # plain attributes: webob's would file them in environ
+
     _site: Site
     _endpoint: Endpoint | None = None
     _validated: Any = _UNSET

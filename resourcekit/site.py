@@ -104,6 +104,8 @@ class Site:
         self.hooks = resolve_hooks(hooks)
         self.negotiator = Negotiator(media if media is not None else (JSONHandler(), XMLHandler()))
         self.preconditions = Preconditions(self.negotiator.tag_suffixes)
+        base = self.request_class
+        self._request_class = type(base.__name__, (base,), {"_site": self})  # knows its site
         self.router: Router[Endpoint] = Router()
         self._by_name: dict[str, Route[Endpoint]] = {}
         self._by_class: dict[type[Resource], Route[Endpoint]] = {}
@@ -173,8 +175,7 @@ class Site:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         if self.trusted_proxies is not None:
             _believe_proxies(environ, self.trusted_proxies)
-        request = self.request_class(environ)
-        request._site = self
+        request = self._request_class(environ)
         reply = self._handle(request)
         headers = reply.headers
         if request._late_headers:
@@ -234,12 +235,16 @@ class Site:
         choice = self.negotiator.select(environ.get("HTTP_ACCEPT"))
         if choice is None:
             return self._unacceptable(request, handler, params)
-        self._check_declared_length(request)
-        self._guard(request, endpoint, method)
-        validators, stop = self.preconditions.before(request, endpoint, params, choice[0])
-        if stop is not None:
-            etag = self.preconditions.tag(validators, choice[0])
-            return self._not_modified(endpoint, validators, etag)
+        if "CONTENT_LENGTH" in environ:
+            self._check_declared_length(request)
+        if endpoint.guarded:
+            self._guard(request, endpoint, method)
+        validators = None
+        if endpoint.has_validators or method not in SAFE_METHODS:
+            validators, stop = self.preconditions.before(request, endpoint, params, choice[0])
+            if stop is not None:
+                etag = self.preconditions.tag(validators, choice[0])
+                return self._not_modified(endpoint, validators, etag)
 
         def run() -> Reply:
             reply = self._represent(request, endpoint, choice, handler(request, **params))
