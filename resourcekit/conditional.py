@@ -8,6 +8,7 @@ section 13.2.2 before the handler runs, so an unsafe method never runs against a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from collections.abc import Mapping
@@ -55,6 +56,7 @@ class ETag:
         return self.opaque == other.opaque
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_etag(value: str) -> ETag:
     """Read what ``Resource.etag`` returns: ``'abc'``, ``'"abc"'`` or ``'W/"abc"'``.
 
@@ -75,7 +77,9 @@ def auto_etag(body: bytes) -> ETag:
     return ETag(hashlib.blake2b(body, digest_size=12).hexdigest())
 
 
+@functools.lru_cache(maxsize=4096)
 def http_date(moment: dt.datetime) -> str:
+    """An IMF-fixdate; cached, as a resource's ``Last-Modified`` repeats across requests."""
     return format_datetime(moment.astimezone(dt.UTC), usegmt=True)
 
 
@@ -98,7 +102,7 @@ class Validators:
     def of(
         cls, etag: ETag | None, last_modified: dt.datetime | None, suffixes: tuple[str | None, ...]
     ) -> Validators:
-        variants = tuple({variant(etag, s) for s in suffixes}) if etag is not None else ()
+        variants = _variants(etag, suffixes) if etag is not None else ()
         exists = etag is not None or last_modified is not None
         return cls(etag, last_modified, variants, exists)
 
@@ -115,6 +119,12 @@ class Validators:
         return headers
 
 
+@functools.lru_cache(maxsize=4096)
+def _variants(etag: ETag, suffixes: tuple[str | None, ...]) -> tuple[ETag, ...]:
+    return tuple({variant(etag, suffix) for suffix in suffixes})
+
+
+@functools.lru_cache(maxsize=4096)
 def variant(etag: ETag, suffix: str | None) -> ETag:
     """The tag of one representation: strong tags get the media handler's suffix."""
     if etag.weak or suffix is None:
@@ -163,8 +173,20 @@ def _if_none_match(header: str, validators: Validators) -> bool:
     return not any(tag.weak_match(current) for tag in tags for current in validators.variants)
 
 
+def has_conditions(environ: Mapping[str, Any]) -> bool:
+    """Whether the request carries any of the four conditional headers."""
+    return (
+        "HTTP_IF_MATCH" in environ
+        or "HTTP_IF_NONE_MATCH" in environ
+        or "HTTP_IF_MODIFIED_SINCE" in environ
+        or "HTTP_IF_UNMODIFIED_SINCE" in environ
+    )
+
+
 def evaluate(method: str, environ: dict[str, Any], validators: Validators) -> int | None:
     """RFC 9110 section 13.2.2: None to go on, 304 or 412 to stop here."""
+    if not has_conditions(environ):
+        return None
     if_match = environ.get("HTTP_IF_MATCH")
     if if_match is not None:
         if not _if_match(if_match, validators):
@@ -248,7 +270,7 @@ class Preconditions:
             if evaluate(method, environ, validators or _NO_STATE):
                 raise precondition_failed()
             return validators, None
-        if validators is not None and validators.etag is not None:
+        if validators is not None and validators.etag is not None and has_conditions(environ):
             selected = validators.selecting(self.tag(validators, media_handler))
             return validators, _not_modified(evaluate(method, environ, selected))
         return validators, None
@@ -264,15 +286,12 @@ class Preconditions:
         modified = validators.last_modified if validators is not None else None
         etag = auto_etag(body)
         tagged = Validators(etag, modified, (etag,))
-        if not _CONDITIONAL_HEADERS.intersection(request.environ):
+        if not has_conditions(request.environ):
             return tagged, etag, None
         return tagged, etag, _not_modified(evaluate(request.method, request.environ, tagged))
 
 
 _NO_STATE = Validators()  # a resource without validators: no tags, assumed to exist
-_CONDITIONAL_HEADERS = frozenset(
-    {"HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE"}
-)
 
 
 def _not_modified(status: int | None) -> int | None:

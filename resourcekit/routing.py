@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote, unquote
 
@@ -84,14 +85,16 @@ class Route(Generic[T]):
     target: T
     segments: tuple[_Segment, ...] = ()
 
+    @cached_property
+    def fields(self) -> frozenset[str]:
+        return frozenset(s.name for s in self.segments if s.name)
+
     def build(self, values: dict[str, Any]) -> str:
         """The path for ``values``, each percent-encoded by its field's converter."""
-        missing = [s.name for s in self.segments if s.name and s.name not in values]
-        extra = set(values) - {s.name for s in self.segments if s.name}
-        if missing or extra:
+        if values.keys() != self.fields:
             raise LookupError(
                 f"route {self.name!r} ({self.template}) needs fields "
-                f"{sorted(s.name for s in self.segments if s.name)}, got {sorted(values)}"
+                f"{sorted(self.fields)}, got {sorted(values)}"
             )
         return "/" + "/".join(
             s.literal if s.converter is None else s.converter.to_url(values[s.name])

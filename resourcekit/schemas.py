@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,7 +29,7 @@ def load_body(schema: Schema | None, data: Any, *, partial: bool = False) -> Any
     """Validate a parsed body; a rejection is a 422 listing every field's messages."""
     if schema is None:
         return data
-    if not isinstance(data, Mapping):
+    if not isinstance(data, dict | Mapping):  # dict first: the ABC check is slow
         raise errors.UnprocessableContent(
             "the body must be an object", errors={"_schema": ["Invalid input type."]}
         )
@@ -43,14 +44,22 @@ def load_query(schema: Schema | None, params: MultiDict) -> Any:
     """
     if schema is None:
         return params.mixed()
-    data: dict[str, Any] = {}
-    for name, field in schema.fields.items():
-        if field.dump_only:
-            continue
-        key = field.data_key or name
-        if key in params:
-            data[key] = params.getall(key) if isinstance(field, fields.List) else params[key]
+    data = {
+        key: params.getall(key) if many else params[key]
+        for key, many in _query_fields(schema)
+        if key in params
+    }
     return _load(schema, data, errors.BadRequest, "the query string", unknown=EXCLUDE)
+
+
+@functools.lru_cache(maxsize=256)
+def _query_fields(schema: Schema) -> tuple[tuple[str, bool], ...]:
+    """Each loadable field's parameter name, and whether it takes every occurrence."""
+    return tuple(
+        (field.data_key or name, isinstance(field, fields.List))
+        for name, field in schema.fields.items()
+        if not field.dump_only
+    )
 
 
 def _load(
