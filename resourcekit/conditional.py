@@ -275,14 +275,11 @@ class Preconditions:
             return validators, _not_modified(evaluate(method, environ, selected))
         return validators, None
 
-    def after_safe(
-        self, request: Request, validators: Validators | None, media_handler: Any, body: bytes
-    ) -> tuple[Validators, ETag | None, int | None]:
-        """The validators of a ``GET``'s representation, tagging the body itself where the
-        resource has no ``etag``, and 304 when the conditions now say so."""
-        etag = self.tag(validators, media_handler)
-        if validators is not None and etag is not None:
-            return validators, etag, None
+    def tag_body(
+        self, request: Request, validators: Validators | None, body: bytes
+    ) -> tuple[Validators, ETag, int | None]:
+        """A ``GET`` whose resource has no ``etag``: its tag made from the body, and 304 when
+        the conditions, checked only now, say so."""
         modified = validators.last_modified if validators is not None else None
         etag = auto_etag(body)
         tagged = Validators(etag, modified, (etag,))

@@ -35,6 +35,7 @@ from .hooks import Pair
 from .hooks import resolve as resolve_hooks
 from .idempotency import BeginState, Idempotency, StoredResponse
 from .media import MediaHandler
+from .media.html import HTMLHandler
 from .media.json import JSONHandler
 from .media.xml import XMLHandler
 from .negotiation import Choice, Negotiator
@@ -102,7 +103,9 @@ class Site:
         self.cors = CORS.coerce(cors)
         self.trusted_proxies = TrustedProxies.coerce(trusted_proxies)
         self.hooks = resolve_hooks(hooks)
-        self.negotiator = Negotiator(media if media is not None else (JSONHandler(), XMLHandler()))
+        self.negotiator = Negotiator(
+            media if media is not None else (JSONHandler(), XMLHandler(), HTMLHandler())
+        )
         self.preconditions = Preconditions(self.negotiator.tag_suffixes)
         base = self.request_class
         self._request_class = type(base.__name__, (base,), {"_site": self})  # knows its site
@@ -246,13 +249,24 @@ class Site:
                 etag = self.preconditions.tag(validators, choice[0])
                 return self._not_modified(endpoint, validators, etag)
 
-        def run() -> Reply:
-            reply = self._represent(request, endpoint, choice, handler(request, **params))
-            return self._finish(request, endpoint, choice, params, validators, reply)
-
         if endpoint.idempotent and method in IDEMPOTENT_KEYED:
-            return self._once(request, run)
-        return run()
+            return self._once(
+                request, lambda: self._run(request, endpoint, choice, handler, params, validators)
+            )
+        return self._run(request, endpoint, choice, handler, params, validators)
+
+    def _run(
+        self,
+        request: Request,
+        endpoint: Endpoint,
+        choice: Choice,
+        handler: Callable[..., Any],
+        params: dict[str, Any],
+        validators: Any,
+    ) -> Reply:
+        """The handler, its result represented and finished."""
+        reply = self._represent(request, endpoint, choice, handler(request, **params))
+        return self._finish(request, endpoint, choice, params, validators, reply)
 
     def _options(self, request: Request, endpoint: Endpoint) -> Reply:
         """``Allow``, and the CORS preflight answer where the request is one."""
@@ -344,7 +358,7 @@ class Site:
         """Validators and caching headers on a success; ``Prefer: return=minimal``."""
         if not 200 <= reply.status < 300 or request._passthrough:
             return reply
-        method = request.method
+        method = request.environ["REQUEST_METHOD"]
         if method in SAFE_METHODS:
             return self._cacheable(request, endpoint, choice, validators, reply)
         if method in ("PUT", "PATCH") and endpoint.has_validators:
@@ -368,11 +382,13 @@ class Site:
         """Validators and ``Cache-Control`` for a successful ``GET``/``HEAD``; 304 where the
         body's own tag now matches ``If-None-Match``."""
         if reply.status == 200:
-            validators, etag, stop = self.preconditions.after_safe(
-                request, validators, choice[0], reply.body
-            )
-            if stop is not None:
-                return self._not_modified(endpoint, validators, etag)
+            etag = self.preconditions.tag(validators, choice[0])
+            if etag is None:
+                validators, etag, stop = self.preconditions.tag_body(
+                    request, validators, reply.body
+                )
+                if stop is not None:
+                    return self._not_modified(endpoint, validators, etag)
             reply.headers += validators.headers(etag)
         if endpoint.cache_control:
             reply.headers.append(("Cache-Control", endpoint.cache_control))
