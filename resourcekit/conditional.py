@@ -12,9 +12,8 @@ import functools
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
 from . import errors
@@ -41,8 +40,9 @@ _TAG_LIST = re.compile(f'\\s*(W/)?"([{_ETAGC}]*)"\\s*(?:,|$)')
 _ETAGC_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"%')
 
 
-@dataclass(frozen=True)
-class ETag:
+class ETag(NamedTuple):
+    """An entity tag: its opaque text and whether it is weak (a tuple: cheap and hashable)."""
+
     opaque: str
     weak: bool = False
 
@@ -83,7 +83,6 @@ def http_date(moment: dt.datetime) -> str:
     return format_datetime(moment.astimezone(dt.UTC), usegmt=True)
 
 
-@dataclass(frozen=True)
 class Validators:
     """What a resource says of its current state, and the tags of each of its representations.
 
@@ -93,10 +92,19 @@ class Validators:
     ``exists`` is what ``*`` in ``If-Match``/``If-None-Match`` tests.
     """
 
-    etag: ETag | None = None
-    last_modified: dt.datetime | None = None
-    variants: tuple[ETag, ...] = ()
-    exists: bool = True
+    __slots__ = ("etag", "exists", "last_modified", "variants")
+
+    def __init__(
+        self,
+        etag: ETag | None = None,
+        last_modified: dt.datetime | None = None,
+        variants: tuple[ETag, ...] = (),
+        exists: bool = True,
+    ) -> None:
+        self.etag = etag
+        self.last_modified = last_modified
+        self.variants = variants
+        self.exists = exists
 
     @classmethod
     def of(

@@ -204,8 +204,38 @@ class Router(Generic[T]):
                 return None
             segments = path[1:].split("/") if path != "/" else []
         params: dict[str, Any] = {}
-        found = _walk(self._root, segments, 0, params)
+        found = _greedy(self._root, segments, params)
+        if found is None:
+            params.clear()
+            found = _walk(self._root, segments, 0, params)
         return (found, params) if found is not None else None
+
+
+def _greedy(node: _Node[T], parts: list[str], params: dict[str, Any]) -> Route[T] | None:
+    """The common case without recursion: at each segment the first choice `_walk` would try.
+
+    When it arrives, `_walk` would have found the same route first; when it does not, the caller
+    falls back to `_walk`, which backtracks.
+    """
+    for index, part in enumerate(parts):
+        child = node.literals.get(part)
+        if child is None:
+            for name, converter, candidate in node.fields:
+                try:
+                    params[name] = converter.to_python(part)
+                except ValueError:
+                    continue
+                child = candidate
+                break
+        if child is None:
+            rest = "/".join(parts[index:])
+            if node.rest is None or not rest:
+                return None
+            name, route = node.rest
+            params[name] = rest
+            return route
+        node = child
+    return node.route
 
 
 def _walk(node: _Node[T], parts: list[str], index: int, params: dict[str, Any]) -> Route[T] | None:
