@@ -42,6 +42,7 @@ DEFAULT_EXPOSE_HEADERS = (
     "RateLimit-Policy",
     "Preference-Applied",
     "Idempotent-Replayed",
+    "WWW-Authenticate",
 )
 
 

@@ -49,10 +49,13 @@ class Endpoint:
 
     @cached_property
     def guarded(self) -> bool:
-        """Whether anything runs between negotiation and preconditions (limits, auth, hooks)."""
-        return bool(
-            self.rate_limit is not None or self.authenticators or self.permissions or self.hooks
-        )
+        """Whether anything runs between negotiation and preconditions (limits, auth)."""
+        return bool(self.rate_limit is not None or self.authenticators or self.permissions)
+
+    @cached_property
+    def all_authenticators(self) -> tuple[Authenticator, ...]:
+        """Every method's authenticators, once each, in the order they were configured."""
+        return tuple(dict.fromkeys(a for found in self.authenticators.values() for a in found))
 
     @classmethod
     def build(

@@ -166,6 +166,34 @@ class Request(webob.Request):
         return stream.read(length) if length else b""
 
 
+class LimitedInput:
+    """``wsgi.input`` for a body without ``Content-Length`` (chunked): reading past ``limit``
+    bytes raises 413, however the body is read (``request.body``, ``body_file``, a parser).
+    """
+
+    def __init__(self, stream: Any, limit: int) -> None:
+        self.stream = stream
+        self.left = limit
+        self.limit = limit
+
+    def _count(self, data: bytes) -> bytes:
+        self.left -= len(data)
+        if self.left < 0:
+            raise errors.PayloadTooLarge(f"the body may be at most {self.limit} bytes")
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        wanted = self.left + 1 if size is None or size < 0 else min(size, self.left + 1)
+        return self._count(self.stream.read(wanted))
+
+    def readline(self, size: int = -1) -> bytes:
+        wanted = self.left + 1 if size is None or size < 0 else min(size, self.left + 1)
+        return self._count(self.stream.readline(wanted))
+
+    def __iter__(self) -> Any:
+        return iter(self.readline, b"")
+
+
 def _charset(content_type: str) -> str | None:
     """The ``charset`` parameter of a ``Content-Type`` value, or None."""
     for param in content_type.split(";")[1:]:

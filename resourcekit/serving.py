@@ -36,8 +36,12 @@ def serve(
     """Serve ``app`` until SIGTERM or SIGINT, then drain and return.
 
     Listens on 127.0.0.1 unless told otherwise. ``adjustments`` go to waitress
-    (``connection_limit``, ``channel_timeout``...).
+    (``connection_limit``, ``channel_timeout``...). waitress strips ``Forwarded`` and
+    ``X-Forwarded-*`` unless told which proxy to trust; a resourcekit `Site` with
+    ``trusted_proxies`` decides that itself, so for it they are passed through.
     """
+    if getattr(app, "trusted_proxies", None) is not None:
+        adjustments.setdefault("clear_untrusted_proxy_headers", False)
     server = waitress.create_server(
         app, host=host, port=port, threads=threads, ident="resourcekit", **adjustments
     )

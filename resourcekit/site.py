@@ -5,9 +5,10 @@ Every request takes one path through `Site.__call__`:
 1. trusted-proxy resolution, site hooks' ``before``;
 2. method known (501), route (404), method allowed (405, ``OPTIONS``, CORS preflight);
 3. representation acceptable (406), declared body size (413);
-4. rate limit (429), authentication (401), permissions (403), resource hooks' ``before``;
+4. rate limit (429), authentication (401), permissions (403);
 5. preconditions (412, 428, 304), ``Idempotency-Key`` (replay, 409, 422);
-6. the handler, its result rendered; ``Prefer: return=minimal``; validators and caching headers;
+6. resource hooks' ``before``, the handler, its result rendered; ``Prefer: return=minimal``;
+   validators and caching headers;
 7. ``after`` hooks; ``Date``, CORS and rate-limit headers on every reply, errors included.
 
 Anything raised on the way becomes a problem document (`resourcekit.errors`).
@@ -42,7 +43,7 @@ from .negotiation import Choice, Negotiator
 from .proxies import TrustedProxies
 from .ratelimit import RateLimit
 from .reply import Reply
-from .request import Request
+from .request import LimitedInput, Request
 from .resource import KNOWN_METHODS, Authentication, Resource
 from .results import Result
 from .routing import Route, RouteError, Router
@@ -178,6 +179,8 @@ class Site:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         if self.trusted_proxies is not None:
             _believe_proxies(environ, self.trusted_proxies)
+        if "CONTENT_LENGTH" not in environ and environ.get("wsgi.input_terminated"):
+            environ["wsgi.input"] = LimitedInput(environ["wsgi.input"], self.max_body_size)
         request = self._request_class(environ)
         reply = self._handle(request)
         headers = reply.headers
@@ -191,26 +194,24 @@ class Site:
 
     def _handle(self, request: Request) -> Reply:
         """The reply, errors included, with the ``after`` hooks run around it."""
-        if not self.hooks:
-            try:
-                return self._dispatch(request)
-            except Exception as exc:
-                return self._error(request, exc)
-        request._afters = []
         try:
-            self._run_befores(request, self.hooks)
+            if self.hooks:
+                self._run_befores(request, self.hooks)
             reply = self._dispatch(request)
         except Exception as exc:
             reply = self._error(request, exc)
-        for after in reversed(request._afters):
-            try:
-                after(request, reply)
-            except Exception as exc:
-                reply = self._error(request, exc)
+        if request._afters:
+            for after in reversed(request._afters):
+                try:
+                    after(request, reply)
+                except Exception as exc:
+                    reply = self._error(request, exc)
         return reply
 
     @staticmethod
     def _run_befores(request: Request, pairs: tuple[Pair, ...]) -> None:
+        if request._afters is None:
+            request._afters = []
         for before, after in pairs:
             if before is not None:
                 before(request)
@@ -264,7 +265,9 @@ class Site:
         params: dict[str, Any],
         validators: Any,
     ) -> Reply:
-        """The handler, its result represented and finished."""
+        """The resource's ``before`` hooks, the handler, its result represented and finished."""
+        if endpoint.hooks:
+            self._run_befores(request, endpoint.hooks)
         reply = self._represent(request, endpoint, choice, handler(request, **params))
         return self._finish(request, endpoint, choice, params, validators, reply)
 
@@ -298,10 +301,11 @@ class Site:
             raise errors.PayloadTooLarge(f"the body may be at most {self.max_body_size} bytes")
 
     def _guard(self, request: Request, endpoint: Endpoint, method: str) -> None:
-        """Rate limit, authentication, permissions, then the resource's ``before`` hooks.
+        """Rate limit, authentication, permissions.
 
         A permission that fails for an anonymous client is 401 with the challenges, not 403:
-        credentials might change the answer (RFC 9110 section 15.5.2).
+        credentials might change the answer (RFC 9110 section 15.5.2). Credentials sent for a
+        method that does not ask for them are read then, and the permissions asked again.
         """
         if endpoint.rate_limit is not None:
             request._late_headers = endpoint.rate_limit.check(request)
@@ -312,14 +316,11 @@ class Site:
             try:
                 check_permissions(request, endpoint.resource, endpoint.permissions)
             except errors.Forbidden:
-                every = {a for found in endpoint.authenticators.values() for a in found}
-                if request.identity is None and every:
-                    authenticate(request, tuple(every))  # raises 401 with every challenge
-                raise
-        if endpoint.hooks:
-            if request._afters is None:
-                request._afters = []
-            self._run_befores(request, endpoint.hooks)
+                every = endpoint.all_authenticators
+                if request.identity is not None or not every:
+                    raise
+                request.identity = authenticate(request, every)  # 401 with every challenge
+                check_permissions(request, endpoint.resource, endpoint.permissions)
 
     def _once(self, request: Request, run: Callable[[], Reply]) -> Reply:
         """Run a ``POST``/``PATCH`` with an ``Idempotency-Key`` once; replay it for repeats.

@@ -12,8 +12,13 @@ import waitress
 
 @contextlib.contextmanager
 def served(app: Callable, threads: int = 4) -> Iterator[str]:
-    """Serve ``app`` with waitress on 127.0.0.1 and a free port; yields the base URL."""
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads)
+    """Serve ``app`` with waitress on 127.0.0.1 and a free port; yields the base URL.
+
+    Forwarding headers reach the app, which (with ``trusted_proxies``) decides whom to believe.
+    """
+    server = waitress.create_server(
+        app, host="127.0.0.1", port=0, threads=threads, clear_untrusted_proxy_headers=False
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

@@ -16,7 +16,7 @@ METHODS = ("GET", "HEAD", "POST", "DELETE")
 PREFLIGHT_VARY = ("Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers")
 EXPOSE = (
     "ETag, Location, Link, Retry-After, RateLimit, RateLimit-Policy, Preference-Applied, "
-    "Idempotent-Replayed"
+    "Idempotent-Replayed, WWW-Authenticate"
 )
 
 
