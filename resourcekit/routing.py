@@ -35,15 +35,22 @@ class Converter:
     rank: int  # lower is tried first where several fields could match the same segment
 
 
+MAX_INT = 2**63 - 1
+"""The largest ``{field:int}``: what a database's 64-bit integer key holds; beyond is a 404."""
+
+
 def _to_int(segment: str) -> int:
-    if not (segment.isascii() and segment.isdigit()):
+    if not (segment.isascii() and segment.isdigit() and len(segment) <= 19):
         raise ValueError(segment)
-    return int(segment)
+    value = int(segment)
+    if value > MAX_INT:
+        raise ValueError(segment)
+    return value
 
 
 def _int_to_url(value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{value!r} is not a non-negative int")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
+        raise ValueError(f"{value!r} is not an int from 0 to 2**63 - 1")
     return str(value)
 
 

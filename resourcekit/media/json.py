@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import re
 import uuid
 from typing import Any
 
@@ -37,6 +38,27 @@ _encode = json.JSONEncoder(
 _decoder = json.JSONDecoder(parse_constant=_reject_constant)
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _refuse_lone_surrogates(data: Any) -> None:
+    """An escaped surrogate without its pair (``"\\ud800"``) is no character: refuse it here,
+    as RFC 8259 allows, rather than let it fail later in a database or an encoder."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise errors.BadRequest("malformed JSON: a lone surrogate is not text") from None
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+
+
 class JSONHandler(MediaHandler):
     media_types = ("application/json",)
     problem_type = "application/problem+json"
@@ -55,8 +77,11 @@ class JSONHandler(MediaHandler):
         except UnicodeDecodeError as exc:
             raise errors.BadRequest(f"JSON body is not valid UTF-8 (byte {exc.start})") from None
         try:
-            return _decoder.decode(text)
+            data = _decoder.decode(text)
         except ValueError as exc:
             raise errors.BadRequest(f"malformed JSON: {exc}") from None
         except RecursionError:
             raise errors.BadRequest("malformed JSON: nested too deeply") from None
+        if _SURROGATE_ESCAPE.search(text):
+            _refuse_lone_surrogates(data)
+        return data
