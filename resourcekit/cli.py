@@ -1,9 +1,10 @@
-"""The ``resourcekit`` command: serve a site with waitress, or list its routes."""
+"""The ``resourcekit`` command: serve a site with waitress, list its routes, print its OpenAPI."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -44,6 +45,11 @@ def print_routes(site: Site) -> None:
         print(f"{template:<{widths[0]}}  {name:<{widths[1]}}  {allow}")
 
 
+def print_openapi(site: Site) -> None:
+    """The OpenAPI 3.1 document as indented JSON, ready to save or feed to other tools."""
+    print(json.dumps(site.openapi(), indent=2, ensure_ascii=False))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="resourcekit", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -54,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     serve_cmd.add_argument("--threads", type=int, default=4)
     routes_cmd = commands.add_parser("routes", help="list URI templates, resources and methods")
     routes_cmd.add_argument("site", metavar="MODULE:ATTR")
+    openapi_cmd = commands.add_parser("openapi", help="print the OpenAPI 3.1 document as JSON")
+    openapi_cmd.add_argument("site", metavar="MODULE:ATTR")
     args = parser.parse_args(argv)
     site = load_site(args.site)
     if args.command == "serve":
@@ -64,5 +72,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             threads=args.threads,
             announce=lambda line: print(f"{site.title}: {line}", flush=True),
         )
+    elif args.command == "openapi":
+        print_openapi(site)
     else:
         print_routes(site)

@@ -81,7 +81,7 @@ class Page(Result):
     def headers_for(self, request: Request) -> list[tuple[str, str]]:
         base = request.base_url + quote(request.path_info, safe="/:@!$&'()*+,;=~")
         replaced = ("limit", "offset", self.cursor_param)
-        kept = [(k, v) for k, v in request.GET.items() if k not in replaced]
+        kept = [(k, v) for k, v in request.query_params.items() if k not in replaced]
         links = ", ".join(
             f'<{base}?{urlencode([*kept, ("limit", self.limit), *params.items()])}>; rel="{rel}"'
             for rel, params in self.links().items()

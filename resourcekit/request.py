@@ -85,8 +85,17 @@ class Request(webob.Request):
         """
         if self._query is _UNSET:
             endpoint = self._endpoint
-            self._query = load_query(endpoint.query_schema if endpoint else None, self.GET)
+            schema = endpoint.query_schema if endpoint else None
+            self._query = load_query(schema, self.query_params)
         return self._query
+
+    @property
+    def query_params(self) -> Any:
+        """webob's ``GET`` multidict, with a query string that is not UTF-8 refused as 400."""
+        try:
+            return self.GET
+        except UnicodeDecodeError:
+            raise errors.BadRequest("the query string is not valid UTF-8") from None
 
     @property
     def conditional(self) -> bool:

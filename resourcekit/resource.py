@@ -22,9 +22,10 @@ HANDLER_METHODS = ("get", "post", "put", "patch", "delete")
 """The HTTP methods a resource implements by defining a method of that name in lower case."""
 
 KNOWN_METHODS = frozenset(
-    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "QUERY"}
 )
-"""The methods this server knows; any other is 501 Not Implemented."""
+"""The methods this server knows (a resource lacking one answers 405); any other is 501.
+``QUERY`` is the IETF's safe method with a body (draft-ietf-httpbis-safe-method-w-body)."""
 
 
 class Resource:

@@ -4,16 +4,28 @@ Settings from the environment: ``HOST`` (default 127.0.0.1), ``PORT`` (8080), ``
 ``SAMPLE_DB`` (``sample.db`` in the working folder), ``SAMPLE_API_TOKEN`` (the bearer token for
 writes; a random one is made and printed when unset) and ``SAMPLE_RATE_LIMIT`` (e.g.
 ``600/minute`` per client; off when unset).
+
+To run several processes behind a load balancer (README, "Deploying"): ``DATABASE_URL``
+(``postgresql://user:password@host:5432/db``) stores the data in PostgreSQL instead, and wins
+over ``SAMPLE_DB``; ``REDIS_URL`` (``redis://host:6379/0``) keeps idempotency keys and
+rate-limit counters in Redis, shared by every process; ``SAMPLE_TRUSTED_PROXIES`` lists the load
+balancers' addresses (comma-separated) whose ``X-Forwarded-*`` headers are believed;
+``SAMPLE_IDEMPOTENCY_LOCK_TTL`` (seconds, default 60) is how long the key of a request that
+never finished (its process died) stays locked.
+
+SIGTERM (or Ctrl-C) stops it gracefully: no new connections, requests already received finish.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from urllib.parse import urlsplit, urlunsplit
 
-import waitress
+from resourcekit.serving import serve
 
 from .app import create_site
+from .stores import redis_stores
 
 
 def _int_setting(name: str, default: int) -> int:
@@ -27,24 +39,67 @@ def _int_setting(name: str, default: int) -> int:
     return number
 
 
+def _setting(name: str) -> str | None:
+    return os.environ.get(name, "").strip() or None
+
+
+def _shown_url(url: str) -> str:
+    """The URL without its password, for the log."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")
+    user = netloc[0].partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[2]}"))
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    host = os.environ.get("HOST", "").strip() or "127.0.0.1"
+    host = _setting("HOST") or "127.0.0.1"
     port = _int_setting("PORT", 8080)
     threads = _int_setting("THREADS", 4) or 1
-    db_path = os.path.abspath(os.environ.get("SAMPLE_DB", "").strip() or "sample.db")
-    token = os.environ.get("SAMPLE_API_TOKEN", "").strip() or None
-    rate_limit = os.environ.get("SAMPLE_RATE_LIMIT", "").strip() or None
+    database = _setting("DATABASE_URL") or os.path.abspath(_setting("SAMPLE_DB") or "sample.db")
+    token = _setting("SAMPLE_API_TOKEN")
+    rate_limit = _setting("SAMPLE_RATE_LIMIT")
+    redis_url = _setting("REDIS_URL")
+    lock_ttl = _int_setting("SAMPLE_IDEMPOTENCY_LOCK_TTL", 60) or 60
+    proxies = [p.strip() for p in (_setting("SAMPLE_TRUSTED_PROXIES") or "").split(",")]
+    shared = {}
+    if redis_url is not None:
+        try:
+            idempotency_store, rate_limit_store = redis_stores(redis_url, lock_ttl=lock_ttl)
+        except Exception as exc:  # not installed, malformed, or not answering
+            raise SystemExit(f"REDIS_URL: cannot use {_shown_url(redis_url)}: {exc}") from None
+        shared = {"idempotency_store": idempotency_store, "rate_limit_store": rate_limit_store}
+    elif lock_ttl != 60:
+        from resourcekit.idempotency import MemoryStore
+
+        shared = {"idempotency_store": MemoryStore(lock_ttl=lock_ttl)}
     try:
-        site = create_site(db_path, api_token=token, rate_limit=rate_limit)
-    except ValueError as exc:  # a malformed SAMPLE_RATE_LIMIT
-        raise SystemExit(f"SAMPLE_RATE_LIMIT: {exc}") from None
+        site = create_site(
+            database,
+            api_token=token,
+            rate_limit=rate_limit,
+            trusted_proxies=[p for p in proxies if p] or None,
+            **shared,
+        )
+    except ValueError as exc:  # a malformed SAMPLE_RATE_LIMIT or SAMPLE_TRUSTED_PROXIES
+        raise SystemExit(f"SAMPLE_RATE_LIMIT or SAMPLE_TRUSTED_PROXIES: {exc}") from None
+    except Exception as exc:  # the database cannot be opened: say so without a traceback
+        raise SystemExit(f"cannot open the database {_shown_url(database)}: {exc}") from None
     shown_host = f"[{host}]" if ":" in host else host
-    print(f"{site.title}: serving http://{shown_host}:{port}/ (database {db_path})", flush=True)
+    where = f"http://{shown_host}:{port}/ (database {_shown_url(database)})"
+    print(f"{site.title}: serving {where}", flush=True)
     if token is None:
         print(f"writes need: Authorization: Bearer {site.api_token}", flush=True)
     try:
-        waitress.serve(site, host=host, port=port, threads=threads)
+        serve(
+            site,
+            host=host,
+            port=port,
+            threads=threads,
+            announce=logging.getLogger("sample_project").info,
+        )
     finally:
         site.close()
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from resourcekit import Created, Page, Resource, Site, auth, errors
-from resourcekit.ratelimit import RateLimit
+from resourcekit.idempotency import Idempotency, IdempotencyStore
+from resourcekit.proxies import TrustedProxies
+from resourcekit.ratelimit import RateLimit, RateLimitStore
 
 from .schemas import (
     ObservationQuerySchema,
@@ -24,6 +27,7 @@ from .schemas import (
     WeatherSchema,
 )
 from .store import Store
+from .stores import open_store
 
 __all__ = ["TITLE", "VERSION", "WeatherSite", "create_site"]
 
@@ -61,6 +65,7 @@ class _Versioned(_StoreResource):
         return self._current(request, **fields)["updated_at"]
 
     def get(self, request, **fields):
+        """Read it, with ``ETag`` and ``Last-Modified`` for conditional requests."""
         return self._current(request, **fields)
 
 
@@ -71,9 +76,12 @@ def _found(row: dict[str, Any] | None, detail: str) -> dict[str, Any]:
 
 
 class Root(Resource):
+    """The API root: what this API is, and links to its collections."""
+
     schema = RootSchema
 
     def get(self, request):
+        """What this API is, and where its collections are."""
         return {
             "title": TITLE,
             "version": VERSION,
@@ -83,36 +91,50 @@ class Root(Resource):
 
 
 class Stations(_StoreResource):
+    """The weather stations."""
+
     schema = StationSchema
     query_schema = StationQuerySchema
 
     def get(self, request):
+        """List stations, by id, a page at a time.
+
+        ``limit`` (1 to 100, default 20) and ``offset`` select the page, ``country`` filters by
+        ISO 3166-1 alpha-2 code; ``Link`` names the ``first``, ``prev``, ``next`` and ``last``
+        pages.
+        """
         query = request.query
         rows, total = self.store.list_stations(query["limit"], query["offset"], query["country"])
         return Page(rows, limit=query["limit"], offset=query["offset"], total=total)
 
     def post(self, request):
+        """Add a station; ``Location`` names it. ``Idempotency-Key`` makes a retry safe."""
         row = self.store.create_station(request.validated)
         return Created(row, location=request.url_for(Station, station_id=row["id"]))
 
 
 class Station(_Versioned):
+    """One weather station; writes honour ``If-Match`` with the ``ETag`` last read."""
+
     schema = StationSchema
 
     def _load(self, request, station_id):
         return self._station(station_id)
 
     def put(self, request, station_id):
+        """Replace the station: every required field, as for a new one."""
         expected = self._expected(request, station_id)
         row = self.store.replace_station(station_id, request.validated, expected)
         return self._written(row, station_id)
 
     def patch(self, request, station_id):
+        """Change the given fields of the station, leaving the others as they are."""
         expected = self._expected(request, station_id)
         row = self.store.update_station(station_id, request.validated, expected)
         return self._written(row, station_id)
 
     def delete(self, request, station_id):
+        """Delete the station and its observations."""
         if not self.store.delete_station(station_id, self._expected(request, station_id)):
             self._written(None, station_id)
 
@@ -131,10 +153,17 @@ class Station(_Versioned):
 
 
 class Observations(_StoreResource):
+    """A station's observations, newest first."""
+
     schema = ObservationSchema
     query_schema = ObservationQuerySchema
 
     def get(self, request, station_id):
+        """List the station's observations, newest first, a page at a time.
+
+        ``since`` and ``until`` (ISO 8601 with a UTC offset) bound ``observed_at``; ``limit``
+        and ``offset`` select the page, as for stations.
+        """
         self._station(station_id)
         query = request.query
         rows, total = self.store.list_observations(
@@ -143,6 +172,7 @@ class Observations(_StoreResource):
         return Page(rows, limit=query["limit"], offset=query["offset"], total=total)
 
     def post(self, request, station_id):
+        """Record an observation at the station; ``Location`` names it."""
         row = self.store.create_observation(station_id, request.validated)
         row = _found(row, f"no station {station_id}")
         location = request.url_for(Observation, station_id=station_id, obs_id=row["id"])
@@ -150,6 +180,8 @@ class Observations(_StoreResource):
 
 
 class Observation(_Versioned):
+    """One observation of a station."""
+
     schema = ObservationSchema
 
     def _load(self, request, station_id, obs_id):
@@ -164,6 +196,7 @@ class Weather(_StoreResource):
     cache_control = "public, max-age=60"
 
     def get(self, request, station_id):
+        """The station's latest observation, with the station's name."""
         self._station(station_id)
         row = self.store.latest_observation(station_id)
         return _found(row, f"station {station_id} has no observations yet")
@@ -181,6 +214,7 @@ class WeatherSite(Site):
             authentication={"get": [], "*": [writers]},
             idempotent=True,
             rate_limit=RateLimit(rate_limit) if rate_limit else None,
+            docs=True,
         )
         self.store = store
         self.api_token = api_token
@@ -195,15 +229,29 @@ def create_site(
     *,
     api_token: str | None = None,
     rate_limit: str | None = None,
+    idempotency_store: IdempotencyStore | None = None,
+    rate_limit_store: RateLimitStore | None = None,
+    trusted_proxies: TrustedProxies | Sequence[str] | None = None,
 ) -> WeatherSite:
-    """The weather-station API as a WSGI application, storing its data in SQLite at ``db_path``.
+    """The weather-station API as a WSGI application, storing its data at ``db_path``.
 
-    Writes need ``Authorization: Bearer <api_token>``; without a token a random one is made
-    (``site.api_token``). ``rate_limit`` (``"600/minute"``) limits each client address. The
-    database and its tables are created on first use; ``site.close()`` closes its connections.
+    ``db_path`` is the path of a SQLite database, or a ``postgresql://`` URL (see
+    `sample_project.stores.open_store`). Writes need ``Authorization: Bearer <api_token>``;
+    without a token a random one is made (``site.api_token``). ``rate_limit`` (``"600/minute"``)
+    limits each client address. ``idempotency_store`` and ``rate_limit_store`` replace the
+    in-memory stores of idempotency keys and rate-limit counters: several processes serving one
+    database must share them (`sample_project.stores.redis_stores`). ``trusted_proxies`` lists the
+    load balancers whose ``X-Forwarded-*``/``Forwarded`` headers are believed. The database and
+    its tables are created on first use; ``site.close()`` closes its connections.
     """
-    store = Store(db_path)
-    site = WeatherSite(store, api_token or secrets.token_urlsafe(24), rate_limit)
+    limit = RateLimit(rate_limit, store=rate_limit_store) if rate_limit else None  # a bad rate
+    proxies = TrustedProxies.coerce(trusted_proxies)  # or address fails before the store opens
+    store = open_store(db_path)
+    site = WeatherSite(store, api_token or secrets.token_urlsafe(24), None)
+    site.rate_limit = limit  # before the routes are added: each takes the site's limit
+    site.trusted_proxies = proxies
+    if idempotency_store is not None:
+        site.idempotency = Idempotency(idempotency_store)
     site.add("/", Root)
     site.add("/stations", Stations(store))
     site.add("/stations/{station_id:int}", Station(store))

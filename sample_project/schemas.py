@@ -39,6 +39,14 @@ def _optional_number(*validators: validate.Validator) -> Number:
     return Number(load_default=None, allow_none=True, validate=list(validators))
 
 
+def _in_utc_range(value: dt.datetime) -> None:
+    """Stored in UTC: a time that leaves the calendar there (year 1 at +01:00) is refused."""
+    try:
+        value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValidationError("out of range once converted to UTC") from None
+
+
 def _timestamp(**kwargs: Any) -> fields.AwareDateTime:
     """An ISO 8601 timestamp with a UTC offset; one without is refused with a message saying so."""
     return fields.AwareDateTime(
@@ -47,10 +55,12 @@ def _timestamp(**kwargs: Any) -> fields.AwareDateTime:
             "2024-05-01T14:00:00+02:00",
             "invalid": "not an ISO 8601 date and time",
         },
+        validate=_in_utc_range,
         **kwargs,
     )
 
 
+_PRINTABLE = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="must not contain control characters")
 _COUNTRY = validate.Regexp(
     r"^[A-Z]{2}$", error="must be an ISO 3166-1 alpha-2 country code: two capital letters, e.g. FR"
 )
@@ -58,7 +68,7 @@ _COUNTRY = validate.Regexp(
 
 class StationSchema(Schema):
     id = fields.Int(dump_only=True)
-    name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    name = fields.Str(required=True, validate=[validate.Length(min=1, max=100), _PRINTABLE])
     latitude = Number(required=True, validate=validate.Range(min=-90, max=90))
     longitude = Number(required=True, validate=validate.Range(min=-180, max=180))
     elevation_m = _optional_number()
@@ -119,7 +129,7 @@ class PageQuerySchema(Schema):
     """``limit`` and ``offset``, shared by every paginated collection."""
 
     limit = fields.Int(load_default=20, validate=validate.Range(min=1, max=100))
-    offset = fields.Int(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Int(load_default=0, validate=validate.Range(min=0, max=2**63 - 1))
 
 
 class StationQuerySchema(PageQuerySchema):
