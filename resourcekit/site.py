@@ -337,6 +337,7 @@ class Site:
         if begin.state is BeginState.REPLAY:
             stored = idempotency.replayed(begin.response)
             return Reply(stored.status, list(stored.headers), stored.body)
+        request.idempotency_key = key
         try:
             reply = run()
         except errors.HTTPError as error:

@@ -109,7 +109,7 @@ class Stations(_StoreResource):
 
     def post(self, request):
         """Add a station; ``Location`` names it. ``Idempotency-Key`` makes a retry safe."""
-        row = self.store.create_station(request.validated)
+        row = self.store.create_station(request.validated, request.idempotency_key)
         return Created(row, location=request.url_for(Station, station_id=row["id"]))
 
 
@@ -173,7 +173,9 @@ class Observations(_StoreResource):
 
     def post(self, request, station_id):
         """Record an observation at the station; ``Location`` names it."""
-        row = self.store.create_observation(station_id, request.validated)
+        row = self.store.create_observation(
+            station_id, request.validated, request.idempotency_key
+        )
         row = _found(row, f"no station {station_id}")
         location = request.url_for(Observation, station_id=station_id, obs_id=row["id"])
         return Created(row, location=location)

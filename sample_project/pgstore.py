@@ -42,6 +42,7 @@ _SCHEMA = (
         country     text             NOT NULL,
         created_at  timestamptz      NOT NULL,
         updated_at  timestamptz      NOT NULL,
+        request_key text             NULL UNIQUE,
         version     integer          NOT NULL DEFAULT 1
     )""",
     "CREATE INDEX IF NOT EXISTS stations_by_country ON stations (country, id)",
@@ -56,6 +57,7 @@ _SCHEMA = (
         wind_direction_deg double precision NULL,
         created_at         timestamptz      NOT NULL,
         updated_at         timestamptz      NOT NULL,
+        request_key        text             NULL UNIQUE,
         version            integer          NOT NULL DEFAULT 1
     )""",
     "CREATE INDEX IF NOT EXISTS observations_by_time ON observations (station_id, observed_at)",
@@ -86,13 +88,23 @@ def _columns(names: tuple[str, ...]) -> tuple[sql.Composable, sql.Composable]:
 
 
 _STATION_INSERT = sql.SQL(
-    "INSERT INTO stations ({}, created_at, updated_at)"
-    " VALUES ({}, %(now)s, %(now)s) RETURNING *"
+    "INSERT INTO stations ({}, created_at, updated_at, request_key)"
+    " VALUES ({}, %(now)s, %(now)s, %(key)s)"
+    " ON CONFLICT (request_key) DO NOTHING RETURNING *"
 ).format(*_columns(STATION_FIELDS))
 _OBSERVATION_INSERT = sql.SQL(
-    "INSERT INTO observations (station_id, {}, created_at, updated_at)"
-    " VALUES (%(station_id)s, {}, %(now)s, %(now)s) RETURNING *"
+    "INSERT INTO observations (station_id, {}, created_at, updated_at, request_key)"
+    " VALUES (%(station_id)s, {}, %(now)s, %(now)s, %(key)s)"
+    " ON CONFLICT (request_key) DO NOTHING RETURNING *"
 ).format(*_columns(OBSERVATION_FIELDS))
+
+
+def _by_key(db: psycopg.Connection, table: str, request_key: str | None) -> Any:
+    """The row an earlier run of the same request wrote (the INSERT found its key taken)."""
+    if request_key is None:
+        return None
+    query = sql.SQL("SELECT * FROM {} WHERE request_key = %s").format(sql.Identifier(table))
+    return db.execute(query, [request_key]).fetchone()
 
 
 def _configure(connection: psycopg.Connection) -> None:
@@ -178,10 +190,14 @@ class PostgresStore:
             return None
         return self._one("SELECT * FROM stations WHERE id = %s", [station_id])
 
-    def create_station(self, data: Mapping[str, Any]) -> dict[str, Any]:
+    def create_station(
+        self, data: Mapping[str, Any], request_key: str | None = None
+    ) -> dict[str, Any]:
+        """A new station, or the one ``request_key`` already created (see `Store`)."""
         values = {key: None for key in STATION_FIELDS} | _writable(data, STATION_FIELDS)
         with self._write() as db:
-            return db.execute(_STATION_INSERT, {**values, "now": _now()}).fetchone()
+            row = db.execute(_STATION_INSERT, {**values, "now": _now(), "key": request_key})
+            return row.fetchone() or _by_key(db, "stations", request_key)
 
     def replace_station(
         self, station_id: int, data: Mapping[str, Any], expected_version: int | None = None
@@ -275,9 +291,10 @@ class PostgresStore:
         )
 
     def create_observation(
-        self, station_id: int, data: Mapping[str, Any]
+        self, station_id: int, data: Mapping[str, Any], request_key: str | None = None
     ) -> dict[str, Any] | None:
-        """Record an observation; None if there is no such station.
+        """Record an observation, or find the one ``request_key`` already recorded; None if
+        there is no such station.
 
         The foreign key decides, so a station deleted at the same moment is no station either.
         """
@@ -286,9 +303,11 @@ class PostgresStore:
         values = {key: None for key in OBSERVATION_FIELDS} | _writable(data, OBSERVATION_FIELDS)
         try:
             with self._write() as db:
-                return db.execute(
-                    _OBSERVATION_INSERT, {**values, "station_id": station_id, "now": _now()}
-                ).fetchone()
+                row = db.execute(
+                    _OBSERVATION_INSERT,
+                    {**values, "station_id": station_id, "now": _now(), "key": request_key},
+                )
+                return row.fetchone() or _by_key(db, "observations", request_key)
         except psycopg.errors.ForeignKeyViolation:
             return None
 

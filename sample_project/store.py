@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS stations (
     country     TEXT    NOT NULL,
     created_at  TEXT    NOT NULL,
     updated_at  TEXT    NOT NULL,
+    request_key TEXT    NULL UNIQUE,
     version     INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS stations_by_country ON stations (country, id);
@@ -61,6 +62,7 @@ CREATE TABLE IF NOT EXISTS observations (
     wind_direction_deg REAL    NULL,
     created_at         TEXT    NOT NULL,
     updated_at         TEXT    NOT NULL,
+    request_key        TEXT    NULL UNIQUE,
     version            INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS observations_by_time ON observations (station_id, observed_at);
@@ -94,6 +96,14 @@ def _stored(data: Mapping[str, Any], columns: tuple[str, ...]) -> dict[str, Any]
         for key in columns
         if key in data
     }
+
+
+def _by_key(db: sqlite3.Connection, table: str, request_key: str | None) -> sqlite3.Row | None:
+    """The row an earlier run of the same request wrote (the INSERT found its key taken)."""
+    if request_key is None:
+        return None
+    query = f"SELECT * FROM {table} WHERE request_key = ?"  # noqa: S608 - table: ours
+    return db.execute(query, [request_key]).fetchone()
 
 
 class _Connection(sqlite3.Connection):
@@ -181,16 +191,23 @@ class Store:
             .fetchone()
         )
 
-    def create_station(self, data: Mapping[str, Any]) -> dict[str, Any]:
+    def create_station(
+        self, data: Mapping[str, Any], request_key: str | None = None
+    ) -> dict[str, Any]:
+        """A new station; with ``request_key``, the one that key already created, if any.
+
+        The key is written in the row's own transaction, so a request retried after its first
+        run committed (and then lost its answer) finds that row instead of writing another.
+        """
         values = {key: None for key in STATION_FIELDS} | _stored(data, STATION_FIELDS)
-        now = _now()
         with self._write() as db:
             row = db.execute(
                 "INSERT INTO stations (name, latitude, longitude, elevation_m, country,"
-                " created_at, updated_at) VALUES (:name, :latitude, :longitude, :elevation_m,"
-                " :country, :now, :now) RETURNING *",
-                {**values, "now": now},
-            ).fetchone()
+                " created_at, updated_at, request_key) VALUES (:name, :latitude, :longitude,"
+                " :elevation_m, :country, :now, :now, :key)"
+                " ON CONFLICT (request_key) DO NOTHING RETURNING *",
+                {**values, "now": _now(), "key": request_key},
+            ).fetchone() or _by_key(db, "stations", request_key)
         return _row(row)
 
     def replace_station(
@@ -271,20 +288,22 @@ class Store:
         )
 
     def create_observation(
-        self, station_id: int, data: Mapping[str, Any]
+        self, station_id: int, data: Mapping[str, Any], request_key: str | None = None
     ) -> dict[str, Any] | None:
-        """Record an observation; None if there is no such station."""
+        """Record an observation; None if there is no such station. ``request_key`` as in
+        `create_station`."""
         values = {key: None for key in OBSERVATION_FIELDS} | _stored(data, OBSERVATION_FIELDS)
         with self._write() as db:
             if db.execute("SELECT 1 FROM stations WHERE id = ?", [station_id]).fetchone() is None:
                 return None
             row = db.execute(
                 "INSERT INTO observations (station_id, observed_at, temperature_c, humidity_pct,"
-                " pressure_hpa, wind_speed_ms, wind_direction_deg, created_at, updated_at)"
-                " VALUES (:station_id, :observed_at, :temperature_c, :humidity_pct,"
-                " :pressure_hpa, :wind_speed_ms, :wind_direction_deg, :now, :now) RETURNING *",
-                {**values, "station_id": station_id, "now": _now()},
-            ).fetchone()
+                " pressure_hpa, wind_speed_ms, wind_direction_deg, created_at, updated_at,"
+                " request_key) VALUES (:station_id, :observed_at, :temperature_c, :humidity_pct,"
+                " :pressure_hpa, :wind_speed_ms, :wind_direction_deg, :now, :now, :key)"
+                " ON CONFLICT (request_key) DO NOTHING RETURNING *",
+                {**values, "station_id": station_id, "now": _now(), "key": request_key},
+            ).fetchone() or _by_key(db, "observations", request_key)
         return _row(row)
 
     def latest_observation(self, station_id: int) -> dict[str, Any] | None:
