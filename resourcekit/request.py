@@ -118,13 +118,13 @@ class Request(webob.Request):
         reuses. The site clears it after a successful ``PUT``/``PATCH``, before it asks the
         resource for its new validators.
         """
-        if self._memo is None:
-            self._memo = {}
-        try:
-            return self._memo[key]
-        except KeyError:
-            value = self._memo[key] = compute()
-            return value
+        memo = self._memo
+        if memo is None:
+            memo = self._memo = {}
+        value = memo.get(key, _UNSET)
+        if value is _UNSET:
+            value = memo[key] = compute()
+        return value
 
     def url_for(self, target: type | str, /, **fields: Any) -> str:
         """The absolute URL of a resource, as this request's client reaches the site."""
