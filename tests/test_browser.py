@@ -39,6 +39,7 @@ webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (th
 from selenium.common.exceptions import (  # noqa: E402
     NoSuchElementException,
     StaleElementReferenceException,
+    WebDriverException,
 )
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -75,8 +76,12 @@ def assert_local(urls: list[str]) -> None:
 
 
 def wait(driver: Any, condition: Callable[[Any], Any], timeout: float = 10) -> Any:
-    """Until ``condition`` is truthy; a page replaced meanwhile (a reload) just tries again."""
-    ignored = (NoSuchElementException, StaleElementReferenceException)
+    """Until ``condition`` is truthy; a page replaced meanwhile (a reload) just tries again.
+
+    Chromium reports an element of a page being replaced either as stale or, mid-navigation, as
+    an inspector error ("Node with given id does not belong to the document"); both mean "again".
+    """
+    ignored = (NoSuchElementException, StaleElementReferenceException, WebDriverException)
     return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(condition)
 
 
