@@ -33,7 +33,10 @@ class Result:
         self.obj = obj
         if status is not None:
             self.status = status
-        self.headers = list(headers.items() if isinstance(headers, Mapping) else headers or ())
+        if headers is None:
+            self.headers: list[tuple[str, str]] = []
+        else:
+            self.headers = list(headers.items() if isinstance(headers, Mapping) else headers)
         self.many = isinstance(obj, list | tuple) if many is None else many
 
     def headers_for(self, request: Request) -> list[tuple[str, str]]:
