@@ -64,6 +64,12 @@ class Authenticator:
         """The ``WWW-Authenticate`` value, with ``error`` where the scheme defines one."""
         raise NotImplementedError
 
+    def accepted(self, identity: Any | None, refusal: str) -> Any:
+        """``verify``'s answer: the identity, or 401 ``invalid_token`` with ``refusal``."""
+        if identity is None:
+            raise self.reject(refusal)
+        return identity
+
     def reject(self, detail: str, error: str = "invalid_token") -> errors.Unauthorized:
         """The 401 for credentials of this kind that are malformed or refused."""
         challenge = ("WWW-Authenticate", self.challenge(error))
@@ -101,10 +107,7 @@ class Bearer(_AuthorizationScheme):
         token = self.credentials(request)
         if token is None:
             return None
-        identity = self.verify(token)
-        if identity is None:
-            raise self.reject("the bearer token was not accepted")
-        return identity
+        return self.accepted(self.verify(token), "the bearer token was not accepted")
 
     def challenge(self, error: str | None = None) -> str:
         value = f"Bearer realm={self.realm}"
@@ -136,10 +139,7 @@ class Basic(_AuthorizationScheme):
         username, colon, password = text.partition(":")
         if not colon or _CONTROL.search(text):
             raise self.reject("malformed Basic credentials", "invalid_request")
-        identity = self.verify(username, password)
-        if identity is None:
-            raise self.reject("invalid username or password")
-        return identity
+        return self.accepted(self.verify(username, password), "invalid username or password")
 
     def challenge(self, error: str | None = None) -> str:
         return f'Basic realm={self.realm}, charset="UTF-8"'
@@ -169,10 +169,7 @@ class APIKey(Authenticator):
         key = key.strip(" \t")
         if not _VISIBLE.fullmatch(key):
             raise self.reject("malformed API key", "invalid_request")
-        identity = self.verify(key)
-        if identity is None:
-            raise self.reject("the API key was not accepted")
-        return identity
+        return self.accepted(self.verify(key), "the API key was not accepted")
 
     def challenge(self, error: str | None = None) -> str:
         value = f'APIKey header="{self.header}"'

@@ -28,7 +28,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from .store import OBSERVATION_FIELDS, STATION_FIELDS
+from .store import OBSERVATION_FIELDS, STATION_FIELDS, StationUpdates
 
 __all__ = ["PostgresStore"]
 
@@ -112,7 +112,7 @@ def _configure(connection: psycopg.Connection) -> None:
     connection.execute("SET TIME ZONE 'UTC'")
 
 
-class PostgresStore:
+class PostgresStore(StationUpdates):
     """The weather-station database at ``url`` (``postgresql://user:password@host/db``).
 
     ``min_size``/``max_size`` bound the pool; a request waits up to ``timeout`` seconds for a
@@ -199,28 +199,9 @@ class PostgresStore:
             row = db.execute(_STATION_INSERT, {**values, "now": _now(), "key": request_key})
             return row.fetchone() or _by_key(db, "stations", request_key)
 
-    def replace_station(
-        self, station_id: int, data: Mapping[str, Any], expected_version: int | None = None
+    def _update_station(
+        self, station_id: int, values: dict[str, Any], expected_version: int | None
     ) -> dict[str, Any] | None:
-        """Replace every writable field (a missing optional one becomes NULL), as
-        `update_station` does."""
-        fields = {key: data.get(key) for key in STATION_FIELDS}
-        return self.update_station(station_id, fields, expected_version)
-
-    def update_station(
-        self, station_id: int, changes: Mapping[str, Any], expected_version: int | None = None
-    ) -> dict[str, Any] | None:
-        """Set the fields given in ``changes``, leave the others.
-
-        With ``expected_version`` the update is a compare-and-set: it happens only if the station
-        is still at that version. None when no station (at that version) was updated. An update
-        that sets nothing changes nothing, not even the version.
-        """
-        values = _writable(changes, STATION_FIELDS)
-        if not values:  # nothing to change: no new version either
-            row = self.get_station(station_id)
-            unchanged = row is not None and expected_version in (None, row["version"])
-            return row if unchanged else None
         if station_id > _BIGINT_MAX:
             return None
         query = sql.SQL(

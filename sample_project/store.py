@@ -13,6 +13,7 @@ returned as plain dicts; ``version`` starts at 1 and grows by one on every updat
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import datetime as dt
 import os
@@ -111,7 +112,43 @@ class _Connection(sqlite3.Connection):
     weakly referenced)."""
 
 
-class Store:
+class StationUpdates(abc.ABC):
+    """What both stores do the same way when a station changes; they write `_update_station`."""
+
+    def replace_station(
+        self, station_id: int, data: Mapping[str, Any], expected_version: int | None = None
+    ) -> dict[str, Any] | None:
+        """Replace every writable field (a missing optional one becomes NULL), as
+        `update_station` does."""
+        fields = {key: data.get(key) for key in STATION_FIELDS}
+        return self.update_station(station_id, fields, expected_version)
+
+    def update_station(
+        self, station_id: int, changes: Mapping[str, Any], expected_version: int | None = None
+    ) -> dict[str, Any] | None:
+        """Set the fields given in ``changes``, leave the others.
+
+        With ``expected_version`` the update is a compare-and-set: it happens only if the station
+        is still at that version. None when no station (at that version) was updated. An update
+        that sets nothing changes nothing, not even the version.
+        """
+        values = {key: changes[key] for key in STATION_FIELDS if key in changes}
+        if not values:  # nothing to change: no new version either
+            row = self.get_station(station_id)
+            unchanged = row is not None and expected_version in (None, row["version"])
+            return row if unchanged else None
+        return self._update_station(station_id, values, expected_version)
+
+    @abc.abstractmethod
+    def get_station(self, station_id: int) -> dict[str, Any] | None: ...
+
+    @abc.abstractmethod
+    def _update_station(
+        self, station_id: int, values: dict[str, Any], expected_version: int | None
+    ) -> dict[str, Any] | None: ...
+
+
+class Store(StationUpdates):
     """The weather-station database at ``path`` (created with its tables on first use)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -210,28 +247,9 @@ class Store:
             ).fetchone() or _by_key(db, "stations", request_key)
         return _row(row)
 
-    def replace_station(
-        self, station_id: int, data: Mapping[str, Any], expected_version: int | None = None
+    def _update_station(
+        self, station_id: int, values: dict[str, Any], expected_version: int | None
     ) -> dict[str, Any] | None:
-        """Replace every writable field (a missing optional one becomes NULL), as
-        `update_station` does."""
-        fields = {key: data.get(key) for key in STATION_FIELDS}
-        return self.update_station(station_id, fields, expected_version)
-
-    def update_station(
-        self, station_id: int, changes: Mapping[str, Any], expected_version: int | None = None
-    ) -> dict[str, Any] | None:
-        """Set the fields given in ``changes``, leave the others.
-
-        With ``expected_version`` the update is a compare-and-set: it happens only if the station
-        is still at that version. None when no station (at that version) was updated. An update
-        that sets nothing changes nothing, not even the version.
-        """
-        values = _stored(changes, STATION_FIELDS)
-        if not values:  # nothing to change: no new version either
-            row = self.get_station(station_id)
-            unchanged = row is not None and expected_version in (None, row["version"])
-            return row if unchanged else None
         assignments = "".join(f"{key} = :{key}, " for key in values)  # keys: STATION_FIELDS only
         with self._write() as db:
             row = db.execute(
