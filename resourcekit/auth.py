@@ -77,9 +77,11 @@ class Authenticator:
 
 
 class _AuthorizationScheme(Authenticator):
-    """An ``Authorization: <scheme> <token68>`` authenticator with a ``realm``."""
+    """An ``Authorization: <scheme> <token68>`` authenticator with a ``realm``; ``verify`` maps
+    what the scheme carries (a token; a username and a password) to an identity or None."""
 
-    def __init__(self, realm: str) -> None:
+    def __init__(self, verify: Callable[..., Any | None], realm: str = "api") -> None:
+        self.verify = verify
         self.realm = _quoted(realm)
 
     def credentials(self, request: Request) -> str | None:
@@ -98,10 +100,6 @@ class Bearer(_AuthorizationScheme):
     """RFC 6750 bearer tokens: ``verify(token)`` returns the identity or None."""
 
     scheme = "Bearer"
-
-    def __init__(self, verify: Callable[[str], Any | None], realm: str = "api") -> None:
-        super().__init__(realm)
-        self.verify = verify
 
     def authenticate(self, request: Request) -> Any | None:
         token = self.credentials(request)
@@ -123,10 +121,6 @@ class Basic(_AuthorizationScheme):
     """
 
     scheme = "Basic"
-
-    def __init__(self, verify: Callable[[str, str], Any | None], realm: str = "api") -> None:
-        super().__init__(realm)
-        self.verify = verify
 
     def authenticate(self, request: Request) -> Any | None:
         token = self.credentials(request)
