@@ -4,8 +4,9 @@ Every request takes one path through `Site.__call__`:
 
 1. trusted-proxy resolution, site hooks' ``before``;
 2. method known (501), route (404), method allowed (405, ``OPTIONS``, CORS preflight);
-3. representation acceptable (406), declared body size (413);
-4. rate limit (429), authentication (401), permissions (403);
+3. declared body size (413), rate limit (429), authentication (401), permissions (403);
+4. representation acceptable (406): a safe handler may still answer with a ``webob.Response``
+   of its own media type, so this comes after the checks that guard it;
 5. preconditions (412, 428, 304), ``Idempotency-Key`` (replay, 409, 422);
 6. resource hooks' ``before``, the handler, its result rendered; ``Prefer: return=minimal``;
    validators and caching headers;
@@ -236,20 +237,19 @@ class Site:
             raise errors.MethodNotAllowed(
                 f"{route.template} does not support {method}", allow=endpoint.allow.split(", ")
             )
-        choice = self.negotiator.select(environ.get("HTTP_ACCEPT"))
-        if choice is None:
-            return self._unacceptable(request, handler, params)
         if "CONTENT_LENGTH" in environ:
             self._check_declared_length(request)
         if endpoint.guarded:
             self._guard(request, endpoint, method)
+        choice = self.negotiator.select(environ.get("HTTP_ACCEPT"))
+        if choice is None:
+            return self._unacceptable(request, handler, params)
         validators = None
         if endpoint.has_validators or method not in SAFE_METHODS:
             validators, stop = self.preconditions.before(request, endpoint, params, choice[0])
             if stop is not None:
                 etag = self.preconditions.tag(validators, choice[0])
                 return self._not_modified(endpoint, validators, etag)
-
         if endpoint.idempotent and method in IDEMPOTENT_KEYED:
             return self._once(
                 request, lambda: self._run(request, endpoint, choice, handler, params, validators)

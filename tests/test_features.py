@@ -1461,3 +1461,25 @@ def test_the_features_compose_on_one_site() -> None:
     assert site.calls == ["post"]
     assert log == ["S.before", "S.after 201"] * 2
     assert json.loads(client.get("/orders/1").body)["status"] == 405
+
+
+def test_an_unacceptable_request_is_still_authenticated_first():
+    """A safe handler that may answer any Accept with its own webob.Response runs only for an
+    authenticated client: 406 handling never skips authentication."""
+
+    class Avatar(Resource):
+        authentication = [BEARER]
+
+        def get(self, request):
+            return webob.Response(body=b"PNG", content_type="image/png")
+
+    site = Site()
+    site.add("/avatar", Avatar)
+    client = Client(site)
+    refused = client.get("/avatar", headers={"Accept": "image/png"})
+    assert refused.status_code == 401
+    assert b"PNG" not in refused.body
+    allowed = client.get(
+        "/avatar", headers={"Accept": "image/png", "Authorization": "Bearer alice-token"}
+    )
+    assert (allowed.status_code, allowed.body) == (200, b"PNG")
