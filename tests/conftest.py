@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import waitress
+from waitress import wasyncore
 
 
 @contextlib.contextmanager
@@ -19,14 +20,21 @@ def served(app: Callable, threads: int = 4) -> Iterator[str]:
     server = waitress.create_server(
         app, host="127.0.0.1", port=0, threads=threads, clear_untrusted_proxy_headers=False
     )
-    thread = threading.Thread(target=server.run, daemon=True)
+    stop = threading.Event()
+
+    def loop() -> None:  # waitress's run(), stoppable: closing under select() would fail
+        while not stop.is_set():
+            wasyncore.loop(timeout=0.05, map=server._map, count=1)
+
+    thread = threading.Thread(target=loop, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
+        stop.set()
+        thread.join(timeout=5)
         server.task_dispatcher.shutdown()  # stop the worker threads, not only the listener
         server.close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture
