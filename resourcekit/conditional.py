@@ -292,17 +292,17 @@ class Preconditions:
             return validators, _not_modified(evaluate(method, environ, selected))
         return validators, None
 
-    def tag_body(
-        self, request: Request, validators: Validators | None, body: bytes
-    ) -> tuple[Validators, ETag, int | None]:
-        """A ``GET`` whose resource has no ``etag``: its tag made from the body, and 304 when
-        the conditions, checked only now, say so."""
+    @staticmethod
+    def for_body(validators: Validators | None, etag: ETag) -> Validators:
+        """The validators of a ``GET`` whose resource has no ``etag``: the tag made from its
+        body, with the resource's ``Last-Modified`` if it has one."""
         modified = validators.last_modified if validators is not None else None
-        etag = auto_etag(body)
-        tagged = Validators(etag, modified, (etag,))
-        if not has_conditions(request.environ):
-            return tagged, etag, None
-        return tagged, etag, _not_modified(evaluate(request.method, request.environ, tagged))
+        return Validators(etag, modified, (etag,))
+
+    @staticmethod
+    def not_modified(request: Request, validators: Validators) -> bool:
+        """Whether a ``GET``/``HEAD`` is answered 304 now; a failed ``If-Match`` raises 412."""
+        return _not_modified(evaluate(request.method, request.environ, validators)) is not None
 
 
 _NO_STATE = Validators()  # a resource without validators: no tags, assumed to exist

@@ -48,9 +48,12 @@ class Endpoint:
         return self.etag is not None or self.last_modified is not None
 
     @cached_property
-    def guarded(self) -> bool:
-        """Whether anything runs between negotiation and preconditions (limits, auth)."""
-        return bool(self.rate_limit is not None or self.authenticators or self.permissions)
+    def guarded(self) -> frozenset[str]:
+        """The methods that pass checks before their handler (rate limit, authentication,
+        permissions); the others skip the step."""
+        if self.rate_limit is not None or self.permissions:
+            return frozenset(self.handlers)
+        return frozenset(self.authenticators)
 
     @cached_property
     def all_authenticators(self) -> tuple[Authenticator, ...]:

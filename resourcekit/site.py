@@ -30,7 +30,7 @@ import webob.exc
 
 from . import errors
 from .auth import authenticate, check_permissions
-from .conditional import SAFE_METHODS, Preconditions
+from .conditional import SAFE_METHODS, Preconditions, auto_etag, has_conditions
 from .cors import CORS, is_preflight
 from .endpoint import Endpoint
 from .hooks import Pair
@@ -239,7 +239,7 @@ class Site:
             )
         if "CONTENT_LENGTH" in environ:
             self._check_declared_length(request)
-        if endpoint.guarded:
+        if method in endpoint.guarded:
             self._guard(request, endpoint, method)
         choice = self.negotiator.select(environ.get("HTTP_ACCEPT"))
         if choice is None:
@@ -297,7 +297,7 @@ class Site:
 
     def _check_declared_length(self, request: Request) -> None:
         length = request.content_length
-        if length is not None and length > self.max_body_size:
+        if length and length > self.max_body_size:
             raise errors.PayloadTooLarge(f"the body may be at most {self.max_body_size} bytes")
 
     def _guard(self, request: Request, endpoint: Endpoint, method: str) -> None:
@@ -386,12 +386,15 @@ class Site:
         if reply.status == 200:
             etag = self.preconditions.tag(validators, choice[0])
             if etag is None:
-                validators, etag, stop = self.preconditions.tag_body(
-                    request, validators, reply.body
-                )
-                if stop is not None:
-                    return self._not_modified(endpoint, validators, etag)
-            reply.headers += validators.headers(etag)
+                etag = auto_etag(reply.body)
+                if has_conditions(request.environ):  # checked only now: the tag is the body's
+                    validators = self.preconditions.for_body(validators, etag)
+                    if self.preconditions.not_modified(request, validators):
+                        return self._not_modified(endpoint, validators, etag)
+            if validators is None:
+                reply.headers.append(("ETag", str(etag)))
+            else:
+                reply.headers += validators.headers(etag)
         if endpoint.cache_control:
             reply.headers.append(("Cache-Control", endpoint.cache_control))
         return reply
