@@ -117,9 +117,14 @@ class Validators:
 
     @classmethod
     def of(
-        cls, etag: ETag | None, last_modified: dt.datetime | None, suffixes: tuple[str | None, ...]
+        cls,
+        etag: ETag | None,
+        last_modified: dt.datetime | None,
+        suffixes: tuple[str | None, ...] = (),
     ) -> Validators:
-        variants = _variants(etag, suffixes) if etag is not None else ()
+        """The validators with the variants of ``etag`` for each representation's ``suffixes``
+        (none given: no variants, for a request that compares no tags)."""
+        variants = _variants(etag, suffixes) if etag is not None and suffixes else ()
         exists = etag is not None or last_modified is not None
         return cls(etag, last_modified, variants, exists)
 
@@ -261,13 +266,21 @@ class Preconditions:
         raw = endpoint.etag(request, **params) if endpoint.etag else None
         modified = endpoint.last_modified(request, **params) if endpoint.last_modified else None
         etag = parse_etag(raw) if raw is not None else None
-        return Validators.of(etag, modified, self.all_suffixes)
+        return Validators.of(etag, modified)
+
+    def _every(self, validators: Validators | None) -> Validators:
+        """``validators`` with the tags of every representation: what a write is checked
+        against, whichever representation its client read."""
+        if validators is None:
+            return _NO_STATE
+        return Validators.of(validators.etag, validators.last_modified, self.all_suffixes)
 
     def tag(self, validators: Validators | None, media_handler: Any) -> ETag | None:
         """The tag of the representation ``media_handler`` renders."""
         if validators is None or validators.etag is None:
             return None
-        return variant(validators.etag, self.suffixes[media_handler])
+        suffix = self.suffixes[media_handler]
+        return validators.etag if suffix is None else variant(validators.etag, suffix)
 
     def before(
         self, request: Request, endpoint: Endpoint, params: dict[str, Any], media_handler: Any
@@ -284,7 +297,7 @@ class Preconditions:
             require_precondition(environ)
         validators = self.validators(request, endpoint, params) if endpoint.has_validators else None
         if method not in SAFE_METHODS:
-            if evaluate(method, environ, validators or _NO_STATE):
+            if has_conditions(environ) and evaluate(method, environ, self._every(validators)):
                 raise precondition_failed()
             return validators, None
         if validators is not None and validators.etag is not None and has_conditions(environ):
