@@ -203,7 +203,6 @@ def test_hostile_data_stays_text(sample: tuple[Any, str], browser: Any) -> None:
 
 
 def test_docs_page_works_offline(sample: tuple[Any, str], browser: Any) -> None:
-    pytest.importorskip("resourcekit.docs", reason="resourcekit.docs is not built yet")
     _, base = sample
     browser.get(f"{base}/docs")
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#swagger-ui *"), timeout=20)
