@@ -214,6 +214,16 @@ def wait_until_serving(port: int, process: subprocess.Popen, timeout: float = 20
     raise AssertionError(f"nothing answered on 127.0.0.1:{port} within {timeout}s")
 
 
+def stop(process: subprocess.Popen, timeout: float = 10) -> None:
+    """Terminate a server started by a test, and kill it if it does not go."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
+
+
 @contextlib.contextmanager
 def running(command: list[str], **popen: Any) -> Iterator[subprocess.Popen]:
     """Start a subprocess and always stop it (terminate, then kill) when the block ends.

@@ -52,7 +52,7 @@ from urllib.parse import urlsplit
 import pytest
 import test_sample_api as api
 import test_sample_caching as caching
-from helpers import free_port, wait_until_serving
+from helpers import free_port, stop, wait_until_serving
 from test_redis_stores import redis_server, unavailable
 from test_sample_caching import CLIENTS, CYCLES, _increment
 
@@ -264,12 +264,7 @@ def nginx(backends: list[int]) -> Iterator[Balancer]:
             unavailable(f"nginx did not start ({exc}): {tail}")
         yield Balancer(f"http://127.0.0.1:{port}", prefix)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process)
         shutil.rmtree(prefix, ignore_errors=True)
 
 

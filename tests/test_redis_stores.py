@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 import webob
-from helpers import free_port, notes_site
+from helpers import free_port, notes_site, stop
 
 from resourcekit import errors
 from resourcekit.idempotency import (
@@ -96,12 +96,7 @@ def redis_server(directory: Path) -> Iterator[str]:
         client.close()
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process)
         log.close()
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import waitress
 from conftest import served
-from helpers import TIMEOUT, Reply, free_port, http_request, wait_until_serving
+from helpers import TIMEOUT, Reply, free_port, http_request, stop, wait_until_serving
 
 from resourcekit import Created, Page, Resource, Site
 from sample_project import create_site
@@ -217,12 +217,7 @@ def sample_process(tmp_path: Path, **settings: str) -> Iterator[tuple[str, queue
         wait_until_serving(port, process)
         yield f"http://127.0.0.1:{port}", lines
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process)
         reader.join(timeout=10)
 
 
@@ -380,9 +375,4 @@ def test_resourcekit_serve_believes_a_trusted_proxy(tmp_path) -> None:
         wait_until_serving(port, process)
         check_links(f"http://127.0.0.1:{port}", FORWARDED_HEADERS[0].values[0], trusted=True)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process)
