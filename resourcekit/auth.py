@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import errors
+from .methods import SAFE_METHODS
 
 if TYPE_CHECKING:
     from .request import Request
@@ -48,7 +49,7 @@ _TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _TCHAR = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _VISIBLE = re.compile(r"[\x21-\x7e]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_READ_ONLY = SAFE_METHODS | {"OPTIONS"}
 
 
 class Authenticator:
@@ -288,4 +289,4 @@ def authenticated(request: Request, resource: Resource) -> bool:
 
 def authenticated_or_read_only(request: Request, resource: Resource) -> bool:
     """Anyone may read (``GET``, ``HEAD``, ``OPTIONS``); writing needs an identity."""
-    return request.method in _SAFE_METHODS or authenticated(request, resource)
+    return request.method in _READ_ONLY or authenticated(request, resource)

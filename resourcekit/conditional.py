@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
 from . import errors
+from .methods import CONDITIONAL_WRITES, SAFE_METHODS
 
 if TYPE_CHECKING:
     from .endpoint import Endpoint
@@ -33,7 +34,6 @@ __all__ = [
     "variant",
 ]
 
-SAFE_METHODS = frozenset({"GET", "HEAD"})
 _ETAGC = r"\x21\x23-\x7e\x80-\xff"
 _OPAQUE = re.compile(f"[{_ETAGC}]*")
 _TAG_LIST = re.compile(f'\\s*(W/)?"([{_ETAGC}]*)"\\s*(?:,|$)')
@@ -293,7 +293,7 @@ class Preconditions:
         """
         environ = request.environ
         method = environ["REQUEST_METHOD"]
-        if endpoint.require_preconditions and method in ("PUT", "PATCH", "DELETE"):
+        if endpoint.require_preconditions and method in CONDITIONAL_WRITES:
             require_precondition(environ)
         validators = self.validators(request, endpoint, params) if endpoint.has_validators else None
         if method not in SAFE_METHODS:

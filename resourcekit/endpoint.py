@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from marshmallow import Schema
 
 from . import hooks
-from .resource import HANDLER_METHODS, KNOWN_METHODS, Authentication, Resource
+from .methods import HANDLER_METHODS, KNOWN_METHODS
+from .resource import Authentication, Resource
 from .schemas import resolve
 
 if TYPE_CHECKING:

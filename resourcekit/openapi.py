@@ -47,6 +47,7 @@ from marshmallow import Schema, fields
 from . import auth
 from .media import MediaHandler
 from .media.xml import xml_name, xml_plural
+from .methods import BODY_METHODS, CONDITIONAL_WRITES, IDEMPOTENCY_KEYED, SAFE_METHODS
 from .routing import MAX_INT
 
 if TYPE_CHECKING:
@@ -57,10 +58,6 @@ if TYPE_CHECKING:
 __all__ = ["document"]
 
 OPENAPI_VERSION = "3.1.0"
-SAFE = ("GET", "HEAD")
-WITH_BODY = ("POST", "PUT", "PATCH")
-CONDITIONAL_WRITES = ("PUT", "PATCH", "DELETE")
-IDEMPOTENCY_KEYED = ("POST", "PATCH")  # as `resourcekit.site.IDEMPOTENT_KEYED`
 
 _PATH_FIELDS = {
     "int": {"type": "integer", "minimum": 0, "maximum": MAX_INT},
@@ -245,7 +242,7 @@ class _Builder:
         parameters = self._parameters(endpoint, method)
         if parameters:
             operation["parameters"] = parameters
-        if method in WITH_BODY:
+        if method in BODY_METHODS:
             operation["requestBody"] = self._request_body(endpoint, method)
         operation["responses"] = self._responses(route, method)
         security = _security(endpoint.authenticators.get(method, ()))
@@ -255,13 +252,13 @@ class _Builder:
 
     def _parameters(self, endpoint: Endpoint, method: str) -> list[dict[str, Any] | str]:
         parameters: list[dict[str, Any] | str] = []
-        if method in SAFE and endpoint.query_schema is not None:
+        if method in SAFE_METHODS and endpoint.query_schema is not None:
             parameters += self._query_parameters(endpoint.query_schema)
         return parameters + self._header_names(endpoint, method)  # names: apispec refs them
 
     def _header_names(self, endpoint: Endpoint, method: str) -> list[str]:
         names = []
-        if method in SAFE:
+        if method in SAFE_METHODS:
             names.append("If-None-Match")  # every GET has an ETag, made from its body if need be
             if endpoint.last_modified:
                 names.append("If-Modified-Since")
@@ -273,7 +270,7 @@ class _Builder:
                 names.append("If-Unmodified-Since")
         if method in IDEMPOTENCY_KEYED and endpoint.idempotent:
             names.append(self.site.idempotency.header)
-        if method in WITH_BODY:
+        if method in BODY_METHODS:
             names.append("Prefer")
         return names
 
@@ -307,7 +304,7 @@ class _Builder:
         if method == "OPTIONS":
             allow = {"Allow": _header("Allow", required=True)}
             return {"204": _described("The methods the resource supports, in `Allow`.", allow)}
-        if method in SAFE:
+        if method in SAFE_METHODS:
             return self._read(endpoint, method)
         if method == "DELETE":
             return {"204": _described("Deleted.", self._write_headers(endpoint, method))}
@@ -358,7 +355,7 @@ class _Builder:
         headers: dict[str, Any] = {}
         if method in IDEMPOTENCY_KEYED and endpoint.idempotent:
             headers["Idempotent-Replayed"] = _header("Idempotent-Replayed")
-        if method in WITH_BODY:
+        if method in BODY_METHODS:
             headers["Preference-Applied"] = _header("Preference-Applied")
         return {**headers, **self._rate_headers(endpoint)}
 
@@ -389,9 +386,9 @@ class _Builder:
         statuses = {406}
         if has_fields:
             statuses.add(404)
-        if method in SAFE and endpoint.query_schema is not None:
+        if method in SAFE_METHODS and endpoint.query_schema is not None:
             statuses.add(400)
-        if method in WITH_BODY:
+        if method in BODY_METHODS:
             statuses |= {400, 413, 415, 422}
         statuses |= _guard_statuses(endpoint, method)
         if method in CONDITIONAL_WRITES and _conditional(endpoint):

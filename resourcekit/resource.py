@@ -16,16 +16,7 @@ if TYPE_CHECKING:
 Authentication = Sequence["Authenticator"] | Mapping[str, Sequence["Authenticator"]]
 """Authenticators for every method, or by method name (``"get"``, ``"*"`` for the others)."""
 
-__all__ = ["HANDLER_METHODS", "KNOWN_METHODS", "Resource"]
-
-HANDLER_METHODS = ("get", "post", "put", "patch", "delete")
-"""The HTTP methods a resource implements by defining a method of that name in lower case."""
-
-KNOWN_METHODS = frozenset(
-    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "QUERY"}
-)
-"""The methods this server knows (a resource lacking one answers 405); any other is 501.
-``QUERY`` is the IETF's safe method with a body (draft-ietf-httpbis-safe-method-w-body)."""
+__all__ = ["Resource"]
 
 
 class Resource:

@@ -30,7 +30,7 @@ import webob.exc
 
 from . import errors
 from .auth import authenticate, check_permissions
-from .conditional import SAFE_METHODS, Preconditions, auto_etag, has_conditions
+from .conditional import Preconditions, auto_etag, has_conditions
 from .cors import CORS, is_preflight
 from .endpoint import Endpoint
 from .hooks import Pair
@@ -40,12 +40,13 @@ from .media import MediaHandler
 from .media.html import HTMLHandler
 from .media.json import JSONHandler
 from .media.xml import XMLHandler
+from .methods import IDEMPOTENCY_KEYED, KNOWN_METHODS, SAFE_METHODS
 from .negotiation import Choice, Negotiator
 from .proxies import TrustedProxies
 from .ratelimit import RateLimit
 from .reply import Reply
 from .request import LimitedInput, Request
-from .resource import KNOWN_METHODS, Authentication, Resource
+from .resource import Authentication, Resource
 from .results import Result
 from .routing import Route, RouteError, Router
 
@@ -55,8 +56,6 @@ logger = logging.getLogger("resourcekit")
 
 R = TypeVar("R", bound=type[Resource])
 
-IDEMPOTENT_KEYED = frozenset({"POST", "PATCH"})
-"""The methods that are not idempotent by definition, so ``Idempotency-Key`` applies."""
 _MINIMAL_STATUS = {200: 204}  # Prefer: return=minimal; other statuses keep theirs, bodiless
 
 
@@ -250,7 +249,7 @@ class Site:
             if stop is not None:
                 etag = self.preconditions.tag(validators, choice[0])
                 return self._not_modified(endpoint, validators, etag)
-        if endpoint.idempotent and method in IDEMPOTENT_KEYED:
+        if endpoint.idempotent and method in IDEMPOTENCY_KEYED:
             return self._once(
                 request, lambda: self._run(request, endpoint, choice, handler, params, validators)
             )

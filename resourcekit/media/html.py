@@ -31,6 +31,7 @@ from urllib.parse import quote, urlsplit
 from marshmallow import Schema, fields, missing, validate
 
 from .. import errors
+from ..methods import SAFE_METHODS
 from . import MediaHandler
 from .json import JSONHandler
 
@@ -268,7 +269,7 @@ class HTMLHandler(MediaHandler):
         plain = _plain(data, schema, many)
         endpoint = request._endpoint
         body = _content(plain, many, _formats(request))
-        if endpoint is not None and request.method in ("GET", "HEAD"):
+        if endpoint is not None and request.method in SAFE_METHODS:
             body += _query_form(endpoint.query_schema, request) + _forms(endpoint, plain, parent)
         title = f"{_last_segment(request) or site_title} · {site_title}"
         return _page(title, crumbs + _allow(endpoint), body, plain)
