@@ -167,16 +167,18 @@ class Request(webob.Request):
     def _read_limited(self, limit: int) -> bytes:
         length = self.content_length
         if length is not None and length > limit:
-            raise errors.PayloadTooLarge(f"the body may be at most {limit} bytes")
+            raise too_large(limit)
         stream = self.environ["wsgi.input"]
         if length is None:
             if not self.environ.get("wsgi.input_terminated"):
                 return b""
-            body = stream.read(limit + 1)
-            if len(body) > limit:
-                raise errors.PayloadTooLarge(f"the body may be at most {limit} bytes")
-            return body
+            return LimitedInput(stream, limit).read()
         return stream.read(length) if length else b""
+
+
+def too_large(limit: int) -> errors.PayloadTooLarge:
+    """The 413 for a body over ``limit`` bytes, declared or read."""
+    return errors.PayloadTooLarge(f"the body may be at most {limit} bytes")
 
 
 class LimitedInput:
@@ -192,7 +194,7 @@ class LimitedInput:
     def _count(self, data: bytes) -> bytes:
         self.left -= len(data)
         if self.left < 0:
-            raise errors.PayloadTooLarge(f"the body may be at most {self.limit} bytes")
+            raise too_large(self.limit)
         return data
 
     def read(self, size: int = -1) -> bytes:

@@ -45,7 +45,7 @@ from .negotiation import Choice, Negotiator
 from .proxies import TrustedProxies
 from .ratelimit import RateLimit
 from .reply import Reply
-from .request import LimitedInput, Request
+from .request import LimitedInput, Request, too_large
 from .resource import Authentication, Resource
 from .results import Result
 from .routing import Route, RouteError, Router
@@ -297,7 +297,7 @@ class Site:
     def _check_declared_length(self, request: Request) -> None:
         length = request.content_length
         if length and length > self.max_body_size:
-            raise errors.PayloadTooLarge(f"the body may be at most {self.max_body_size} bytes")
+            raise too_large(self.max_body_size)
 
     def _guard(self, request: Request, endpoint: Endpoint, method: str) -> None:
         """Rate limit, authentication, permissions.
