@@ -30,7 +30,8 @@ class Endpoint:
 
     resource: Resource
     handlers: dict[str, Callable[..., Any]]
-    allow: str
+    allowed: tuple[str, ...]
+    """Every method the route answers, ``OPTIONS`` included, in the order of ``Allow``."""
     input_schema: Schema | None
     output_schema: Schema | None
     query_schema: Schema | None
@@ -43,6 +44,11 @@ class Endpoint:
     rate_limit: RateLimit | None
     idempotent: bool
     hooks: tuple[Pair, ...]
+
+    @cached_property
+    def allow(self) -> str:
+        """The ``Allow`` header's value."""
+        return ", ".join(self.allowed)
 
     @cached_property
     def has_validators(self) -> bool:
@@ -88,12 +94,11 @@ class Endpoint:
             raise TypeError(f"{resource_class.__name__} defines none of {HANDLER_METHODS}")
         if "GET" in handlers:
             handlers["HEAD"] = handlers["GET"]
-        allow = ", ".join([*handlers, "OPTIONS"])
         schema = resource_class.schema
         return cls(
             resource=resource,
             handlers=handlers,
-            allow=allow,
+            allowed=(*handlers, "OPTIONS"),
             input_schema=resolve(resource_class.input_schema or schema),
             output_schema=resolve(resource_class.output_schema or schema),
             query_schema=resolve(resource_class.query_schema),

@@ -234,7 +234,7 @@ class Site:
             if method == "OPTIONS":
                 return self._options(request, endpoint)
             raise errors.MethodNotAllowed(
-                f"{route.template} does not support {method}", allow=endpoint.allow.split(", ")
+                f"{route.template} does not support {method}", allow=endpoint.allowed
             )
         if "CONTENT_LENGTH" in environ:
             self._check_declared_length(request)
@@ -275,7 +275,7 @@ class Site:
         headers = [("Allow", endpoint.allow)]
         if self.cors is not None and is_preflight(request.environ):
             request._preflight = True
-            headers += self.cors.preflight_headers(request.environ, endpoint.allow.split(", "))
+            headers += self.cors.preflight_headers(request.environ, endpoint.allowed)
         return Reply(204, headers)
 
     def _unacceptable(

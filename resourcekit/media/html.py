@@ -344,7 +344,7 @@ def _last_segment(request: Request) -> str:
 def _allow(endpoint: Endpoint | None) -> str:
     if endpoint is None:
         return ""
-    methods = "".join(f"<code>{_e(m)}</code>" for m in endpoint.allow.split(", "))
+    methods = "".join(f"<code>{_e(m)}</code>" for m in endpoint.allowed)
     return f'<p class="rk-allow" id="rk-allow">Allow: {methods}</p>'
 
 
