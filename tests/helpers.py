@@ -157,6 +157,19 @@ TIMEOUT = 10.0
 """Seconds any single network operation may take before the test fails instead of hanging."""
 
 
+class FakeClock:
+    """A clock that moves only when told: ``clock.advance(seconds)``."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -53,8 +53,8 @@ import pytest
 import test_sample_api as api
 import test_sample_caching as caching
 from helpers import free_port, stop, wait_until_serving
-from test_redis_stores import redis_server, unavailable
 from test_sample_caching import CLIENTS, CYCLES, _increment
+from test_stores import redis_server, unavailable
 
 from sample_project.store import Store
 

@@ -5,15 +5,13 @@ Stores run on a `FakeClock`, so claims and results expire exactly when a test ad
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import webob
+from helpers import FakeClock
 
 from resourcekit import Request, Site, errors
 from resourcekit.idempotency import (
     REPLAYED_HEADER,
-    Begin,
     BeginState,
     Idempotency,
     MemoryStore,
@@ -22,17 +20,6 @@ from resourcekit.idempotency import (
 
 CREATED = StoredResponse(201, (("Content-Type", "application/json"), ("Location", "/n/1")), b"{}")
 DAY = 24 * 3600
-
-
-class FakeClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def store(**options) -> tuple[MemoryStore, FakeClock]:
@@ -49,87 +36,8 @@ def post(body: bytes = b'{"title": "x"}', key: str | None = "k-1", **options) ->
 
 
 # -- the store ----------------------------------------------------------------------------------
-
-
-def test_the_first_request_starts() -> None:
-    s, _ = store()
-    begin = s.begin("k", "fp", DAY)
-    assert begin.state is BeginState.STARTED
-    assert begin.response is None and begin.token
-    assert s.begin("other", "fp", DAY).token != begin.token
-
-
-def test_a_completed_key_replays_the_same_response() -> None:
-    s, _ = store()
-    token = s.begin("k", "fp", DAY).token
-    assert s.complete("k", CREATED, DAY, token=token)
-    replay = s.begin("k", "fp", DAY)
-    assert replay == Begin(BeginState.REPLAY, CREATED)
-    assert (replay.response.status, replay.response.headers, replay.response.body) == (
-        201,
-        (("Content-Type", "application/json"), ("Location", "/n/1")),
-        b"{}",
-    )
-    assert s.begin("k", "fp", DAY).state is BeginState.REPLAY  # and again
-
-
-def test_the_same_key_with_another_request_is_a_mismatch() -> None:
-    s, _ = store()
-    token = s.begin("k", "fp", DAY).token
-    assert s.begin("k", "other fp", DAY).state is BeginState.MISMATCH  # while in progress
-    s.complete("k", CREATED, DAY, token=token)
-    assert s.begin("k", "other fp", DAY) == Begin(BeginState.MISMATCH)  # and once done
-
-
-def test_concurrent_begins_start_exactly_once() -> None:
-    s, _ = store()
-    start = threading.Barrier(20)
-    states: list[BeginState] = []
-
-    def begin() -> None:
-        start.wait()
-        states.append(s.begin("k", "fp", DAY).state)
-
-    threads = [threading.Thread(target=begin) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert states.count(BeginState.STARTED) == 1
-    assert states.count(BeginState.IN_PROGRESS) == 19
-
-
-def test_a_released_key_starts_again() -> None:
-    s, _ = store()
-    first = s.begin("k", "fp", DAY)
-    s.release("k", token="not the owner's")
-    assert s.begin("k", "fp", DAY).state is BeginState.IN_PROGRESS
-    s.release("k", token=first.token)
-    second = s.begin("k", "fp", DAY)
-    assert second.state is BeginState.STARTED and second.token != first.token
-    s.release("k")  # without a token: whoever holds the claim
-    assert s.begin("k", "other fp", DAY).state is BeginState.STARTED  # forgotten entirely
-
-
-def test_release_keeps_a_result() -> None:
-    s, _ = store()
-    token = s.begin("k", "fp", DAY).token
-    s.complete("k", CREATED, DAY, token=token)
-    s.release("k", token=token)
-    s.release("k")
-    assert s.begin("k", "fp", DAY).state is BeginState.REPLAY
-
-
-def test_complete_needs_a_live_claim() -> None:
-    s, _ = store()
-    assert not s.complete("unknown", CREATED, DAY)
-    token = s.begin("k", "fp", DAY).token
-    assert not s.complete("k", CREATED, DAY, token="not the owner's")
-    assert s.complete("k", CREATED, DAY, token=token)
-    other = StoredResponse(500, (), b"")
-    assert not s.complete("k", other, DAY, token=token)  # a result is never overwritten
-    assert not s.complete("k", other, DAY)
-    assert s.begin("k", "fp", DAY).response == CREATED
+# What every store must do (start, replay, mismatch, races, release) is held to one contract for
+# the memory and the Redis store in test_stores.py; here, what only the memory store shows.
 
 
 def test_results_expire_after_their_ttl() -> None:

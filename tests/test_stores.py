@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 import webob
-from helpers import free_port, notes_site, stop
+from helpers import FakeClock, free_port, notes_site, stop
 
 from resourcekit import errors
 from resourcekit.idempotency import (
@@ -116,17 +116,6 @@ def redis_client(redis_url: str) -> Iterator[Any]:
 
 
 # -- the two kinds of store, behind one harness -------------------------------------------------
-
-
-class FakeClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Stores:
