@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import types
 from collections.abc import Callable
@@ -133,7 +134,14 @@ class Request(webob.Request):
     @property
     def base_url(self) -> str:
         """Scheme, host and ``SCRIPT_NAME``: where the site is mounted, as the client sees it."""
-        return self.application_url
+        environ = self.environ
+        return _base_url(
+            environ["wsgi.url_scheme"],
+            environ.get("HTTP_HOST"),
+            environ.get("SERVER_NAME"),
+            environ.get("SERVER_PORT"),
+            environ.get("SCRIPT_NAME", ""),
+        )
 
     def _parse_body(self, schema: Any) -> Any:
         media_type = self.content_type.strip().lower()  # webob drops parameters, not case
@@ -157,12 +165,14 @@ class Request(webob.Request):
 
         The body is kept, so ``request.body`` still works after it.
         """
-        if self._body is None:
-            self._body = self._read_limited(self._site.max_body_size)
-            self.environ["wsgi.input"] = io.BytesIO(self._body)
-            self.environ["CONTENT_LENGTH"] = str(len(self._body))
-            self.is_body_seekable = True
-        return self._body
+        body = self._body
+        if body is None:
+            body = self._body = self._read_limited(self._site.max_body_size)
+            environ = self.environ
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            environ["webob.is_body_seekable"] = True  # webob's is_body_seekable, set directly
+        return body
 
     def _read_limited(self, limit: int) -> bytes:
         length = self.content_length
@@ -174,6 +184,18 @@ class Request(webob.Request):
                 return b""
             return LimitedInput(stream, limit).read()
         return stream.read(length) if length else b""
+
+
+@functools.lru_cache(maxsize=64)
+def _base_url(
+    scheme: str, host: str | None, server_name: str | None, port: str | None, script_name: str
+) -> str:
+    """webob's ``application_url`` for these values: a site is reached under few names, so
+    each is built once rather than on every ``url_for``."""
+    given = {"HTTP_HOST": host, "SERVER_NAME": server_name, "SERVER_PORT": port}
+    environ = {k: v for k, v in given.items() if v is not None}
+    environ.update({"wsgi.url_scheme": scheme, "SCRIPT_NAME": script_name})
+    return webob.Request(environ).application_url
 
 
 def too_large(limit: int) -> errors.PayloadTooLarge:

@@ -103,10 +103,10 @@ class Route(Generic[T]):
                 f"route {self.name!r} ({self.template}) needs fields "
                 f"{sorted(self.fields)}, got {sorted(values)}"
             )
-        return "/" + "/".join(
+        return "/" + "/".join([
             s.literal if s.converter is None else s.converter.to_url(values[s.name])
             for s in self.segments
-        )
+        ])
 
 
 def parse_template(template: str) -> tuple[_Segment, ...]:

@@ -46,22 +46,26 @@ def load_query(schema: Schema | None, params: MultiDict) -> Any:
     """
     if schema is None:
         return params.mixed()
-    data = {
-        key: params.getall(key) if many else params[key]
-        for key, many in _query_fields(schema)
-        if key in params
-    }
+    takes_many = _query_fields(schema)
+    data: dict[str, Any] = {}
+    for key, value in params.items():  # the schema's parameters only
+        many = takes_many.get(key)
+        if many:
+            data.setdefault(key, []).append(value)
+        elif many is not None:
+            data[key] = value  # a repeated single parameter: the last one counts
+    # nothing unknown is left, but EXCLUDE spares marshmallow looking for it
     return _load(schema, data, errors.BadRequest, "the query string", unknown=EXCLUDE)
 
 
 @functools.lru_cache(maxsize=256)
-def _query_fields(schema: Schema) -> tuple[tuple[str, bool], ...]:
+def _query_fields(schema: Schema) -> dict[str, bool]:
     """Each loadable field's parameter name, and whether it takes every occurrence."""
-    return tuple(
-        (field.data_key or name, isinstance(field, fields.List))
+    return {
+        field.data_key or name: isinstance(field, fields.List)
         for name, field in schema.fields.items()
         if not field.dump_only
-    )
+    }
 
 
 def _load(

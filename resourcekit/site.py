@@ -244,7 +244,10 @@ class Site:
         if choice is None:
             return self._unacceptable(request, handler, params)
         validators = None
-        if endpoint.has_validators or method not in SAFE_METHODS:
+        if endpoint.has_validators or (
+            method not in SAFE_METHODS
+            and (endpoint.require_preconditions or has_conditions(environ))
+        ):
             validators, stop = self.preconditions.before(request, endpoint, params, choice[0])
             if stop is not None:
                 etag = self.preconditions.tag(validators, choice[0])

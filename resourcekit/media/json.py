@@ -1,4 +1,11 @@
-"""JSON (RFC 8259): UTF-8 only, no NaN or Infinity, compact output."""
+"""JSON (RFC 8259): UTF-8 only, no NaN or Infinity read, compact output.
+
+orjson writes and reads bodies, several times faster than the standard library, which takes
+over where orjson stops: it writes integers beyond 64 bits, reads any body with a run of 19
+digits (orjson would read a long integer as a float, losing digits a client sent), and reads
+every body orjson refuses, to say exactly what is wrong with it. A float that is NaN or
+infinite, which JSON cannot hold, is written ``null``, as JavaScript's ``JSON.stringify`` does.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ import re
 import uuid
 from typing import Any
 
+import orjson
 from marshmallow import Schema
 
 from .. import errors
@@ -32,13 +40,27 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-_encode = json.JSONEncoder(
+_std_encode = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_default
 ).encode
+_ORJSON_OPTIONS = (
+    orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+def encode(data: Any) -> bytes:
+    """``data`` as compact UTF-8 JSON; ``TypeError`` for a value neither encoder knows."""
+    try:
+        return orjson.dumps(data, default=_default, option=_ORJSON_OPTIONS)
+    except TypeError:  # beyond orjson (big integers, lone surrogates): the standard encoder
+        return _std_encode(data).encode()
+
+
 _decoder = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONG_NUMBER = re.compile(rb"\d{19}")  # orjson reads integers beyond 64 bits as floats
 
 
 def _refuse_lone_surrogates(data: Any) -> None:
@@ -64,24 +86,34 @@ class JSONHandler(MediaHandler):
     problem_type = "application/problem+json"
 
     def render(self, data: Any, schema: Schema | None, many: bool) -> bytes:
-        return _encode(data).encode()
+        return encode(data)
 
     def render_problem(self, problem: dict[str, Any]) -> bytes:
-        return _encode(problem).encode()
+        return encode(problem)
 
     def parse(self, body: bytes, charset: str | None, schema: Schema | None) -> Any:
         if charset and charset.lower() not in ("utf-8", "utf8"):
             raise errors.UnsupportedMediaType(f"JSON must be UTF-8, not {charset}")
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise errors.BadRequest(f"JSON body is not valid UTF-8 (byte {exc.start})") from None
-        try:
-            data = _decoder.decode(text)
-        except ValueError as exc:
-            raise errors.BadRequest(f"malformed JSON: {exc}") from None
-        except RecursionError:
-            raise errors.BadRequest("malformed JSON: nested too deeply") from None
-        if _SURROGATE_ESCAPE.search(text):
-            _refuse_lone_surrogates(data)
-        return data
+        if not _LONG_NUMBER.search(body):
+            try:
+                return orjson.loads(body)
+            except orjson.JSONDecodeError:
+                pass  # the standard decoder below says what is wrong, or reads what orjson won't
+        return _parse_standard(body)
+
+
+def _parse_standard(body: bytes) -> Any:
+    """Read ``body`` with the standard decoder; a 400 that says what is wrong with it."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise errors.BadRequest(f"JSON body is not valid UTF-8 (byte {exc.start})") from None
+    try:
+        data = _decoder.decode(text)
+    except ValueError as exc:
+        raise errors.BadRequest(f"malformed JSON: {exc}") from None
+    except RecursionError:
+        raise errors.BadRequest("malformed JSON: nested too deeply") from None
+    if _SURROGATE_ESCAPE.search(text):
+        _refuse_lone_surrogates(data)
+    return data
