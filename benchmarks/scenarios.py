@@ -178,10 +178,10 @@ _PUT_BODY = json.dumps({k: _ITEM_42[k] for k in ("name", "price", "tags")}).enco
 
 _POST = Probe("POST", "/items", headers=(_JSON, _SEND_JSON), body=NEW_ITEM.encode())
 _LIST = Probe("GET", "/items", "limit=10", headers=(_JSON,))
-_CONDITIONAL = Probe("GET", "/items/42", headers=(_JSON, ("If-None-Match", ITEM_TAG)))
+_CONDITIONAL = Probe("GET", "/tagged-items/42", headers=(_JSON, ("If-None-Match", ITEM_TAG)))
 _PUT = Probe(
     "PUT",
-    "/items/42",
+    "/tagged-items/42",
     headers=(
         _JSON,
         _SEND_JSON,
@@ -221,7 +221,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "F1",
-            "GET /items/42, If-None-Match: 304",
+            "GET /tagged-items/42, If-None-Match: 304",
             _CONDITIONAL,
             check_not_modified,
             frameworks=_RESOURCEKIT,
@@ -232,7 +232,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "F2",
-            "PUT /items/42, If-Match",
+            "PUT /tagged-items/42, If-Match",
             _PUT,
             check_put,
             frameworks=_RESOURCEKIT,

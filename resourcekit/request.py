@@ -144,7 +144,7 @@ class Request(webob.Request):
         )
 
     def _parse_body(self, schema: Any) -> Any:
-        media_type = self.content_type.strip().lower()  # webob drops parameters, not case
+        media_type, charset = _content_type(self.environ.get("CONTENT_TYPE", ""))
         body = self.read_body()
         if not media_type:
             if not body:
@@ -158,7 +158,7 @@ class Request(webob.Request):
             )
         if not body:
             raise errors.BadRequest("a request body is required")
-        return handler.parse(body, _charset(self.environ.get("CONTENT_TYPE", "")), schema)
+        return handler.parse(body, charset, schema)
 
     def read_body(self) -> bytes:
         """The body bytes, refusing more than the site's ``max_body_size`` with 413.
@@ -231,10 +231,13 @@ class LimitedInput:
         return iter(self.readline, b"")
 
 
-def _charset(content_type: str) -> str | None:
-    """The ``charset`` parameter of a ``Content-Type`` value, or None."""
-    for param in content_type.split(";")[1:]:
-        key, _, value = param.partition("=")
+@functools.lru_cache(maxsize=64)
+def _content_type(value: str) -> tuple[str, str | None]:
+    """The media type of a ``Content-Type`` value, lowercased, and its ``charset`` or None;
+    cached, as clients send the same few values."""
+    media_type, *params = value.split(";")
+    for param in params:
+        key, _, charset = param.partition("=")
         if key.strip().lower() == "charset":
-            return value.strip().strip('"') or None
-    return None
+            return media_type.strip().lower(), charset.strip().strip('"') or None
+    return media_type.strip().lower(), None

@@ -98,15 +98,18 @@ class Route(Generic[T]):
 
     def build(self, values: dict[str, Any]) -> str:
         """The path for ``values``, each percent-encoded by its field's converter."""
-        if values.keys() != self.fields:
-            raise LookupError(
-                f"route {self.name!r} ({self.template}) needs fields "
-                f"{sorted(self.fields)}, got {sorted(values)}"
-            )
-        return "/" + "/".join([
-            s.literal if s.converter is None else s.converter.to_url(values[s.name])
-            for s in self.segments
-        ])
+        if len(values) == len(self.fields):  # then a value for each field, or a KeyError
+            try:
+                return "/" + "/".join([
+                    s.literal if s.converter is None else s.converter.to_url(values[s.name])
+                    for s in self.segments
+                ])
+            except KeyError:
+                pass
+        raise LookupError(
+            f"route {self.name!r} ({self.template}) needs fields "
+            f"{sorted(self.fields)}, got {sorted(values)}"
+        )
 
 
 def parse_template(template: str) -> tuple[_Segment, ...]:
