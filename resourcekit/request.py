@@ -91,7 +91,8 @@ class Request(webob.Request):
         if self._query is _UNSET:
             endpoint = self._endpoint
             schema = endpoint.query_schema if endpoint else None
-            self._query = load_query(schema, self.query_params)
+            query_string = self.environ.get("QUERY_STRING", "")
+            self._query = load_query(schema, query_string, lambda: self.query_params)
         return self._query
 
     @property

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from webob.multidict import MultiDict
 
 from . import errors
@@ -38,14 +38,42 @@ def load_body(schema: Schema | None, data: Any, *, partial: bool = False) -> Any
     return _load(schema, data, errors.UnprocessableContent, "the body", **options)
 
 
-def load_query(schema: Schema | None, params: MultiDict) -> Any:
+def load_query(
+    schema: Schema | None, query_string: str, params: Callable[[], MultiDict]
+) -> Any:
     """Validate the query string; parameters the schema does not name are ignored.
 
     A list field takes every occurrence of its parameter (``?tag=a&tag=b``). A rejected query is a
-    400: the query belongs to the target URI, not to content the client sent.
+    400: the query belongs to the target URI, not to content the client sent. ``params`` gives
+    the parsed parameters, asked for only when the answer is not already known: a query string
+    loaded before through a schema whose answers cannot change (`_deterministic`) is answered
+    from memory, as a fresh copy.
     """
     if schema is None:
-        return params.mixed()
+        return params().mixed()
+    key = (schema, query_string)
+    known = _QUERIES.get(key)
+    if known is not None:
+        return _fresh(known)
+    loaded = _load_params(schema, params())
+    if len(query_string) <= _QUERY_REMEMBERED and _deterministic(schema):
+        if len(_QUERIES) >= _QUERIES_KEPT:
+            _QUERIES.clear()  # a client sending ever new queries gets no memory, not more
+        _QUERIES[key] = _fresh(loaded)
+    return loaded
+
+
+_QUERIES: dict[tuple[Schema, str], dict[str, Any]] = {}
+_QUERIES_KEPT = 1024
+_QUERY_REMEMBERED = 256  # longer query strings seldom repeat
+
+
+def _fresh(loaded: dict[str, Any]) -> dict[str, Any]:
+    """A copy the handler may change: lists are the only mutable values of such schemas."""
+    return {k: list(v) if type(v) is list else v for k, v in loaded.items()}
+
+
+def _load_params(schema: Schema, params: MultiDict) -> Any:
     takes_many = _query_fields(schema)
     data: dict[str, Any] = {}
     for key, value in params.items():  # the schema's parameters only
@@ -66,6 +94,48 @@ def _query_fields(schema: Schema) -> dict[str, bool]:
         for name, field in schema.fields.items()
         if not field.dump_only
     }
+
+
+_SCALARS = frozenset({
+    fields.String, fields.Integer, fields.Float, fields.Decimal, fields.Boolean, fields.UUID,
+    fields.DateTime, fields.NaiveDateTime, fields.AwareDateTime, fields.Date, fields.Time,
+    fields.TimeDelta, fields.Email, fields.URL, fields.Enum, fields.IP, fields.IPv4, fields.IPv6,
+})
+_VALIDATORS = frozenset({
+    validate.Range, validate.Length, validate.OneOf, validate.NoneOf, validate.Equal,
+    validate.Regexp, validate.ContainsOnly, validate.ContainsNoneOf, validate.Email, validate.URL,
+})
+_LOADING = ("load", "_do_load", "_deserialize", "_invoke_field_validators", "_call_and_store")
+
+
+@functools.lru_cache(maxsize=256)
+def _deterministic(schema: Schema) -> bool:
+    """Whether the same query string always loads to the same immutable values: marshmallow's
+    own scalar fields (or lists of them) and validators, no hooks (``pre_load``, ``validates``
+    and the like), no callable ``load_default``, loading not overridden. Anything else (a
+    custom field, a lambda validator) may depend on the moment or the database: loaded anew."""
+    cls = type(schema)
+    if schema.many:
+        return False
+    hooks = getattr(cls, "_hooks", None)
+    if hooks is None or any(hooks.values()):
+        return False
+    if any(getattr(cls, name, None) is not getattr(Schema, name) for name in _LOADING):
+        return False
+    return all(_plain(field) for field in schema.load_fields.values())
+
+
+def _plain(field: fields.Field) -> bool:
+    if type(field) is fields.List:
+        inner = field.inner
+        return type(inner) in _SCALARS and _plain_options(inner) and _plain_options(field)
+    return type(field) in _SCALARS and _plain_options(field)
+
+
+def _plain_options(field: fields.Field) -> bool:
+    return not callable(field.load_default) and all(
+        type(validator) in _VALIDATORS for validator in field.validators
+    )
 
 
 def _load(

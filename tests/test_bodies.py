@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 from helpers import NOTE_XML, NoteSchema, assert_problem, notes_site
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, post_load, validate
 
-from resourcekit import Resource, Site
+from resourcekit import Resource, Site, schemas
+from resourcekit.schemas import _deterministic
 from resourcekit.testing import Client
 
 MiB = 1024 * 1024
@@ -267,6 +268,99 @@ def test_invalid_query_is_400(recorder: Recorder, query: str, errors: dict) -> N
 def test_query_without_schema_is_a_dict(recorder: Recorder, query: str, expected: dict) -> None:
     recorder.client.get("/anything" + query)
     assert recorder.seen == [expected]
+
+
+def test_a_remembered_query_is_a_fresh_copy_each_time(recorder: Recorder) -> None:
+    """SearchQuery is marshmallow's own fields and validators: its answers are remembered, but
+    a handler that changes what it got changes nothing for the next request."""
+    assert _deterministic(SearchQuery())
+    for _ in range(3):
+        assert recorder.client.get("/search?tag=a&limit=5").status_code == 204
+        recorder.seen[-1]["tag"].append("changed")
+        recorder.seen[-1]["limit"] = 99
+    assert [seen["tag"] for seen in recorder.seen] == [["a", "changed"]] * 3
+    assert recorder.seen[0] is not recorder.seen[1]
+
+
+def test_a_rejected_query_is_rejected_every_time(recorder: Recorder) -> None:
+    for _ in range(3):
+        assert_problem(recorder.client.get("/search?limit=0"), 400)
+    assert recorder.seen == []
+
+
+class Clock:
+    now = 0
+
+    @classmethod
+    def tick(cls) -> int:
+        cls.now += 1
+        return cls.now
+
+
+class Moving(Schema):
+    """A default computed at load time: the same query string loads to a new value each time."""
+
+    at = fields.Int(load_default=Clock.tick)
+
+
+class HookedQuery(Schema):
+    limit = fields.Int()
+
+    @post_load
+    def stamp(self, data: dict, **kwargs: Any) -> dict:
+        return {**data, "at": Clock.tick()}
+
+
+class CustomValidator(Schema):
+    limit = fields.Int(validate=lambda value: value <= Clock.now)
+
+
+class Precise(fields.Int):
+    """A subclass may deserialize however it likes."""
+
+
+@pytest.mark.parametrize(
+    ("schema", "deterministic"),
+    [
+        (SearchQuery(), True),
+        (Moving(), False),
+        (HookedQuery(), False),
+        (CustomValidator(), False),
+        (Schema.from_dict({"n": Precise()})(), False),
+        (Schema.from_dict({"n": fields.List(Precise())})(), False),
+        (Schema.from_dict({"n": fields.Nested(SearchQuery)})(), False),
+        (Schema.from_dict({"n": fields.Function(deserialize=lambda v: Clock.tick())})(), False),
+        (SearchQuery(many=True), False),
+    ],
+)
+def test_only_schemas_whose_answer_cannot_change_are_remembered(
+    schema: Schema, deterministic: bool
+) -> None:
+    assert _deterministic(schema) is deterministic
+
+
+def test_a_query_schema_with_a_moving_default_loads_anew() -> None:
+    class Now(Resource):
+        query_schema = Moving
+
+        def get(self, request):
+            return {"at": request.query["at"]}
+
+    site = Site()
+    site.add("/now", Now)
+    client = Client(site)
+    seen = {client.get("/now?x=1").json["at"] for _ in range(3)}
+    assert len(seen) == 3
+
+
+def test_remembered_queries_are_bounded(recorder: Recorder, monkeypatch) -> None:
+    monkeypatch.setattr(schemas, "_QUERIES_KEPT", 8)
+    for n in range(1, 40):
+        assert recorder.client.get(f"/search?limit={n}").status_code == 204
+        assert len(schemas._QUERIES) <= 8
+    assert [seen["limit"] for seen in recorder.seen] == list(range(1, 40))
+    recorder.client.get("/search?limit=1&tag=" + "x" * 300)  # long query strings: not kept
+    assert all(len(query) <= 256 for _, query in schemas._QUERIES)
 
 
 # -- what cannot be read ------------------------------------------------------------------------
