@@ -47,18 +47,13 @@ class ETag(NamedTuple):
     weak: bool = False
 
     def __str__(self) -> str:
-        return _header_value(self)
+        return f'W/"{self.opaque}"' if self.weak else f'"{self.opaque}"'
 
     def strong_match(self, other: ETag) -> bool:
         return not self.weak and not other.weak and self.opaque == other.opaque
 
     def weak_match(self, other: ETag) -> bool:
         return self.opaque == other.opaque
-
-
-@functools.lru_cache(maxsize=4096)
-def _header_value(etag: ETag) -> str:
-    return f'{"W/" if etag.weak else ""}"{etag.opaque}"'
 
 
 @functools.lru_cache(maxsize=4096)

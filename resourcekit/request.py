@@ -43,11 +43,11 @@ class Request(webob.Request):
     _preflight = False  # answered as a CORS preflight
     _passthrough = False  # the handler returned a webob.Response: sent as it is
     identity: Any = None
+    """Who is calling, as the authenticator's ``verify`` returned it; None if anonymous."""
     idempotency_key: str | None = None
     """For a ``POST``/``PATCH`` with an ``Idempotency-Key``: the key, scoped to the client and
     resource. Write it with the data, in the same transaction (a unique column), and a request
     retried after a crash that lost its stored answer finds its row instead of writing again."""
-    """Who is calling, as the authenticator's ``verify`` returned it; None if anonymous."""
 
     @property
     def site(self) -> Site:
