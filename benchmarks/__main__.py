@@ -31,10 +31,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                         help="in-process rounds; the median is reported (default 7)")
     parser.add_argument("--batch", type=int, default=2000,
                         help="in-process calls per timed batch (default 2000)")
-    parser.add_argument("--duration", type=float, default=5.0,
-                        help="HTTP seconds of load per framework and scenario (default 5)")
-    parser.add_argument("--http-rounds", type=int, default=1,
-                        help="HTTP rounds; the median is reported (default 1)")
+    parser.add_argument("--duration", type=float, default=3.0,
+                        help="HTTP seconds of load per framework and scenario (default 3)")
+    parser.add_argument("--http-rounds", type=int, default=3,
+                        help="HTTP rounds; the median is reported (default 3)")
     parser.add_argument("--connections", type=int, default=8,
                         help="HTTP concurrent connections (default 8; 4 at most without wrk)")
     parser.add_argument("--http-tool", choices=("auto", "wrk", "python"), default="auto",
