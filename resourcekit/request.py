@@ -145,7 +145,7 @@ class Request(webob.Request):
         )
 
     def _parse_body(self, schema: Any) -> Any:
-        media_type, charset = _content_type(self.environ.get("CONTENT_TYPE", ""))
+        media_type, charset = _parse_content_type(self.environ.get("CONTENT_TYPE", ""))
         body = self.read_body()
         if not media_type:
             if not body:
@@ -233,7 +233,7 @@ class LimitedInput:
 
 
 @functools.lru_cache(maxsize=64)
-def _content_type(value: str) -> tuple[str, str | None]:
+def _parse_content_type(value: str) -> tuple[str, str | None]:
     """The media type of a ``Content-Type`` value, lowercased, and its ``charset`` or None;
     cached, as clients send the same few values."""
     media_type, *params = value.split(";")

@@ -244,6 +244,7 @@ class Site:
         if choice is None:
             return self._unacceptable(request, handler, params)
         validators = None
+        # `before` has work only with validators to load, or a write to require or evaluate
         if endpoint.has_validators or (
             method not in SAFE_METHODS
             and (endpoint.require_preconditions or has_conditions(environ))

@@ -48,7 +48,7 @@ _ORJSON_OPTIONS = (
 )
 
 
-def encode(data: Any) -> bytes:
+def _encode(data: Any) -> bytes:
     """``data`` as compact UTF-8 JSON; ``TypeError`` for a value neither encoder knows."""
     try:
         return orjson.dumps(data, default=_default, option=_ORJSON_OPTIONS)
@@ -86,10 +86,10 @@ class JSONHandler(MediaHandler):
     problem_type = "application/problem+json"
 
     def render(self, data: Any, schema: Schema | None, many: bool) -> bytes:
-        return encode(data)
+        return _encode(data)
 
     def render_problem(self, problem: dict[str, Any]) -> bytes:
-        return encode(problem)
+        return _encode(problem)
 
     def parse(self, body: bytes, charset: str | None, schema: Schema | None) -> Any:
         if charset and charset.lower() not in ("utf-8", "utf8"):
