@@ -26,6 +26,10 @@ class Page(Result):
     ``first`` (no cursor) and ``next``/``prev`` with ``?cursor=...`` where given. The cursor is
     the handler's own, opaque token: it reads it back from ``request.query``.
 
+    ``limit=0`` is a page of no items, as a client asking ``?limit=0`` for just the ``total``
+    expects: ``Link`` then carries only ``first`` (with ``limit=0``), since no step leads to
+    another page. A negative ``limit`` or ``offset`` raises ``ValueError``.
+
     The links keep the request's other query parameters and are absolute, as the client (behind
     any trusted proxy) reached the site.
     """
@@ -42,8 +46,8 @@ class Page(Result):
         cursor_param: str = "cursor",
         headers: Headers | None = None,
     ) -> None:
-        if limit < 1 or offset < 0:
-            raise ValueError("a page needs limit >= 1 and offset >= 0")
+        if limit < 0 or offset < 0:
+            raise ValueError(f"a page needs limit >= 0 and offset >= 0, not {limit} and {offset}")
         super().__init__(list(items), headers=headers, many=True)
         self.limit, self.offset, self.total = limit, offset, total
         self.next_cursor, self.prev_cursor = next_cursor, prev_cursor
@@ -57,6 +61,8 @@ class Page(Result):
         """The query parameters of each related page, by link relation."""
         if self.by_cursor:
             rels: dict[str, dict[str, Any]] = {"first": {}}
+            if self.limit == 0:  # no step from this page to any other
+                return rels
             if self.prev_cursor is not None:
                 rels["prev"] = {self.cursor_param: self.prev_cursor}
             if self.next_cursor is not None:
@@ -66,6 +72,8 @@ class Page(Result):
 
     def _offsets(self) -> dict[str, int]:
         limit, offset, total = self.limit, self.offset, self.total
+        if limit == 0:  # no step from this page to any other
+            return {"first": 0}
         last = max((total - 1) // limit * limit, 0) if total is not None else None
         offsets = {"first": 0}
         if offset > 0:

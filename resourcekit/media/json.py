@@ -5,6 +5,8 @@ over where orjson stops: it writes integers beyond 64 bits, reads any body with 
 digits (orjson would read a long integer as a float, losing digits a client sent), and reads
 every body orjson refuses, to say exactly what is wrong with it. A float that is NaN or
 infinite, which JSON cannot hold, is written ``null``, as JavaScript's ``JSON.stringify`` does.
+A body nested deeper than `MAX_DEPTH` is refused (400): the parsers read deeper documents than the
+encoders (and the XML renderer) can write back, and a handler echoing one would fail with a 500.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ from marshmallow import Schema
 from .. import errors
 from . import MediaHandler
 
-__all__ = ["JSONHandler"]
+__all__ = ["MAX_DEPTH", "JSONHandler"]
+
+MAX_DEPTH = 128
+"""Deepest nesting of arrays and objects accepted in a request body, the outermost being 1."""
 
 
 def _default(value: Any) -> Any:
@@ -94,12 +99,34 @@ class JSONHandler(MediaHandler):
     def parse(self, body: bytes, charset: str | None, schema: Schema | None) -> Any:
         if charset and charset.lower() not in ("utf-8", "utf8"):
             raise errors.UnsupportedMediaType(f"JSON must be UTF-8, not {charset}")
-        if not _LONG_NUMBER.search(body):
-            try:
-                return orjson.loads(body)
-            except orjson.JSONDecodeError:
-                pass  # the standard decoder below says what is wrong, or reads what orjson won't
-        return _parse_standard(body)
+        data = _read(body)
+        if body.count(b"[") + body.count(b"{") > MAX_DEPTH:  # else it cannot be that deep
+            _check_depth(data)
+        return data
+
+
+def _read(body: bytes) -> Any:
+    if not _LONG_NUMBER.search(body):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass  # the standard decoder below says what is wrong, or reads what orjson won't
+    return _parse_standard(body)
+
+
+def _check_depth(data: Any) -> None:
+    """Refuse data nested deeper than `MAX_DEPTH`, level by level, without recursion."""
+    level = [data] if isinstance(data, dict | list) else []
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for value in level
+            for child in (value.values() if isinstance(value, dict) else value)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return
+    raise errors.BadRequest(f"JSON is nested deeper than {MAX_DEPTH} levels")
 
 
 def _parse_standard(body: bytes) -> Any:

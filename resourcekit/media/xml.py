@@ -4,20 +4,24 @@ Rendering turns dumped data into elements: an object's members are child element
 keys, a list is a wrapper of ``<item>`` elements, ``None`` is an empty ``xsi:nil="true"`` element.
 Parsing reads the tree back through the schema, handing every value to ``schema.load`` as text so
 that marshmallow converts and validates it exactly as it does JSON. Bodies are parsed by defusedxml
-with DTDs refused, so no entity is ever expanded.
+with DTDs refused, so no entity is ever expanded, and fed to the parser in pieces, so a body nested
+deeper than `MAX_DEPTH` or holding more than `MAX_ELEMENTS` elements is refused (400) as soon as
+the parser reaches the element past the limit, before the rest is read into a tree.
 """
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import decimal
 import functools
 import math
 import re
+import sys
 import uuid
 from collections.abc import Callable
 from itertools import chain, repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
 import defusedxml
@@ -27,10 +31,29 @@ from marshmallow import Schema, fields
 from .. import errors
 from . import MediaHandler
 
-__all__ = ["MAX_DEPTH", "XMLHandler", "xml_name", "xml_plural"]
+if TYPE_CHECKING:
+    from ..request import Request
+
+__all__ = ["CHARSETS", "MAX_DEPTH", "MAX_ELEMENTS", "XMLHandler", "xml_name", "xml_plural"]
 
 MAX_DEPTH = 32
 """Deepest element nesting accepted in a request body, the root being level 1."""
+
+MAX_ELEMENTS = 10_000
+"""Most elements accepted in a request body, the root included."""
+
+CHARSETS = frozenset({
+    "utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "ascii",
+    *(f"iso8859-{n}" for n in (*range(1, 12), *range(13, 17))),
+    *(f"cp{n}" for n in range(1250, 1259)),
+    "koi8-r", "koi8-u", "shift_jis", "euc_jp", "euc_kr", "gb2312", "gbk", "gb18030", "big5",
+})
+"""The text encodings a ``charset`` parameter may name, as Python's codecs call them.
+
+A charset is looked up by any name Python knows (``UTF-8``, ``latin1``, ``windows-1252``,
+``us-ascii``); one naming anything else, a transform such as ``unicode_escape``, ``utf-7`` or
+``idna`` included, is refused with 415, as JSON refuses any charset but UTF-8.
+"""
 
 _XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 _XSI_NIL = f"{{{_XSI_NS}}}nil"
@@ -107,12 +130,13 @@ class _Writer:
     Faster than building an ElementTree and serialising it, which matters on every response.
     """
 
-    __slots__ = ("item", "nil", "parts")
+    __slots__ = ("item", "nil", "nil_non_finite", "parts")
 
-    def __init__(self, item: str) -> None:
+    def __init__(self, item: str, nil_non_finite: bool = False) -> None:
         self.item = item
         self.parts: list[str] = []
         self.nil = False
+        self.nil_non_finite = nil_non_finite
 
     def element(self, name: str, value: Any, attrs: str = "") -> None:
         parts = self.parts
@@ -129,7 +153,11 @@ class _Writer:
             parts.append(f"<{name}{attrs}>")
             for member in value:
                 self.element(self.item, member)
-        elif value is None:
+        elif value is None or (
+            self.nil_non_finite and isinstance(value, float) and not math.isfinite(value)
+        ):
+            # NaN and infinities, which JSON cannot spell, are nil as JSON writes them null:
+            # the same data in either format.
             self.nil = True
             parts.append(f'<{name}{attrs} xsi:nil="true" />')
             return
@@ -207,24 +235,68 @@ def _text(value: Any) -> str:
 
 def _document(body: bytes, charset: str | None) -> bytes | str:
     """Without a charset the parser reads the encoding from the BOM or XML declaration; with one,
-    the charset wins (RFC 7303), so decode here and hand over text."""
+    the charset wins (RFC 7303), so decode here and hand over text. Only `CHARSETS` are read."""
     if charset is None:
         return body
+    try:
+        known = codecs.lookup(charset).name in CHARSETS
+    except (LookupError, ValueError):
+        known = False
+    if not known:
+        raise errors.UnsupportedMediaType(f"unknown charset {charset!r}")
     try:
         return body.decode(charset).removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         raise errors.BadRequest(f"XML body is not valid {charset} (byte {exc.start})") from None
-    except (LookupError, ValueError):
-        raise errors.UnsupportedMediaType(f"unknown charset {charset!r}") from None
 
 
-def _check_depth(root: ET.Element) -> None:
-    """Refuse deep documents level by level, before the (recursive) mapping walks them."""
-    level = [root]
-    for _ in range(MAX_DEPTH):
-        level = [child for elem in level for child in elem]
-    if level:
-        raise errors.BadRequest(f"XML is nested deeper than {MAX_DEPTH} levels")
+class _LimitedBuilder(ET.TreeBuilder):
+    """Builds the tree as ElementTree does, refusing the element that passes a limit.
+
+    The parser calls `start` for every element as it reads it, so the refusal comes before the
+    rest of the body is parsed.
+    """
+
+    def __init__(self, max_depth: int, max_elements: int) -> None:
+        super().__init__()
+        self.max_depth, self.max_elements = max_depth, max_elements
+        self.depth = self.count = 0
+
+    def start(self, tag: str, attrs: dict[str, str]) -> ET.Element:
+        self.depth += 1
+        self.count += 1
+        if self.depth > self.max_depth:
+            raise errors.BadRequest(f"XML is nested deeper than {self.max_depth} levels")
+        if self.count > self.max_elements:
+            raise errors.BadRequest(f"XML has more than {self.max_elements} elements")
+        return super().start(tag, attrs)
+
+    def end(self, tag: str) -> ET.Element:
+        self.depth -= 1
+        return super().end(tag)
+
+
+_CHUNK = 64 * 1024
+
+
+def _parse_tree(document: bytes | str, max_depth: int, max_elements: int) -> ET.Element:
+    """The root element of ``document``, parsed with DTDs and entities refused, within limits."""
+    parser = defusedxml.ElementTree.DefusedXMLParser(
+        target=_LimitedBuilder(max_depth, max_elements),
+        forbid_dtd=True,
+        forbid_entities=True,
+        forbid_external=True,
+    )
+    try:
+        for start in range(0, len(document), _CHUNK):
+            parser.feed(document[start : start + _CHUNK])
+        return parser.close()
+    except defusedxml.DefusedXmlException:
+        raise errors.BadRequest("XML with a DTD or entities is not accepted") from None
+    except (ET.ParseError, LookupError, ValueError) as exc:
+        # Lookup and value errors come from the encoding a document declares, e.g. "klingon"
+        # or a multi-byte codec expat cannot use.
+        raise errors.BadRequest(f"malformed XML: {exc}") from None
 
 
 def _local(tag: str) -> str:
@@ -297,9 +369,18 @@ def _scalar(text: str, spec: _Spec) -> Any:
         return _BOOLEANS.get(text, text)
     if isinstance(spec, fields.Number) and _JSON_NUMBER.fullmatch(text):
         if isinstance(spec, fields.Integer):
-            return int(text) if text.lstrip("-").isdigit() else float(text)
+            return _integer(text) if text.lstrip("-").isdigit() else float(text)
         return text if isinstance(spec, fields.Decimal) else float(text)
     return text
+
+
+def _integer(text: str) -> int:
+    """``int(text)``, or 400 beyond Python's digit limit for it, as the JSON parser answers."""
+    try:
+        return int(text)
+    except ValueError:
+        limit = sys.get_int_max_str_digits()
+        raise errors.BadRequest(f"XML integer has more than {limit} digits") from None
 
 
 def _plucked(spec: fields.Pluck) -> fields.Field:
@@ -345,16 +426,32 @@ class XMLHandler(MediaHandler):
     """XML 1.0 in UTF-8 out; any encoding the document or charset declares in.
 
     Strings holding characters XML 1.0 cannot carry (most C0 controls, U+FFFE, U+FFFF, lone
-    surrogates) are rendered with U+FFFD in their place. ``xmlns:xsi`` is declared on the root
-    only when the document holds a ``None``.
+    surrogates) are rendered with U+FFFD in their place. A float that is NaN or infinite is
+    answered ``xsi:nil="true"`` (`represent`, what the site calls), as JSON answers ``null``;
+    `render` called directly refuses one with ``ValueError``. ``xmlns:xsi`` is declared on the
+    root only when the document holds a ``None`` (or such a float).
+
+    ``max_depth`` and ``max_elements`` (default `MAX_DEPTH`, `MAX_ELEMENTS`) bound what a request
+    body may hold; set them on an instance (``XMLHandler()``, then ``handler.max_elements = ...``)
+    or a subclass to change them.
     """
 
     media_types = ("application/xml", "text/xml")
     problem_type = "application/problem+xml"
     charset = "utf-8"
+    max_depth = MAX_DEPTH
+    max_elements = MAX_ELEMENTS
+
+    def represent(self, request: Request, data: Any, schema: Schema | None, many: bool) -> bytes:
+        """`render`, with NaN and infinities written nil rather than refused: a response never
+        fails on a float a handler computed or a client sent (``1e400``)."""
+        return self._render(_Writer("item", nil_non_finite=True), data, schema, many)
 
     def render(self, data: Any, schema: Schema | None, many: bool) -> bytes:
-        writer = _Writer("item")
+        return self._render(_Writer("item"), data, schema, many)
+
+    @staticmethod
+    def _render(writer: _Writer, data: Any, schema: Schema | None, many: bool) -> bytes:
         if many:
             name, plural = _names(_schema_class(schema))
             writer.parts.append(f"<{plural}>" if data else f"<{plural} />")
@@ -369,22 +466,15 @@ class XMLHandler(MediaHandler):
 
     def render_problem(self, problem: dict[str, Any]) -> bytes:
         """RFC 9457 Appendix B: members in namespace ``urn:ietf:rfc:7807``, arrays as ``<i>``."""
-        writer = _Writer("i")
+        writer = _Writer("i", nil_non_finite=True)
         writer.element("problem", problem)
         return writer.document("problem", f' xmlns="{_PROBLEM_NS}"')
 
     def parse(self, body: bytes, charset: str | None, schema: Schema | None) -> Any:
-        """Read the root as one object of ``schema`` (its name is not checked), or generically."""
-        document = _document(body, charset)
-        try:
-            root = defusedxml.ElementTree.fromstring(
-                document, forbid_dtd=True, forbid_entities=True, forbid_external=True
-            )
-        except defusedxml.DefusedXmlException:
-            raise errors.BadRequest("XML with a DTD or entities is not accepted") from None
-        except (ET.ParseError, LookupError, ValueError) as exc:
-            # Lookup and value errors come from the encoding a document declares, e.g. "klingon"
-            # or a multi-byte codec expat cannot use.
-            raise errors.BadRequest(f"malformed XML: {exc}") from None
-        _check_depth(root)
+        """Read the root as one object of ``schema`` (its name is not checked), or generically.
+
+        400 for a body nested deeper than ``max_depth`` or holding more than ``max_elements``
+        elements, 415 for a ``charset`` not among `CHARSETS`.
+        """
+        root = _parse_tree(_document(body, charset), self.max_depth, self.max_elements)
         return _load(root, schema)
