@@ -36,7 +36,10 @@ __all__ = [
 
 _ETAGC = r"\x21\x23-\x7e\x80-\xff"
 _OPAQUE = re.compile(f"[{_ETAGC}]*")
-_TAG_LIST = re.compile(f'\\s*(W/)?"([{_ETAGC}]*)"\\s*(?:,|$)')
+_LIST_MEMBER = re.compile(f'[ \\t]*(W/)?"([{_ETAGC}]*)"[ \\t]*(?:,|$)')
+MAX_TAGS = 64
+"""Tags read from one ``If-Match``/``If-None-Match``; the rest are ignored, which fails safe:
+an ``If-Match`` then fails (412) and an ``If-None-Match`` answers the full representation."""
 _ETAGC_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"%')
 
 
@@ -152,11 +155,22 @@ def variant(etag: ETag, suffix: str | None) -> ETag:
 def _parse_tag_list(header: str) -> list[ETag] | None:
     """The tags of an ``If-Match``/``If-None-Match`` list; None for ``*``.
 
-    Malformed members are skipped: a header that names no valid tag matches nothing.
+    Malformed members are skipped: a header that names no valid tag matches nothing. Read by
+    anchored matches from left to right, so time grows with the header's length, never with its
+    square (a search for a member at every offset is quadratic in whitespace).
     """
     if header.strip() == "*":
         return None
-    return [ETag(m.group(2), bool(m.group(1))) for m in _TAG_LIST.finditer(header)]
+    tags: list[ETag] = []
+    position, end = 0, len(header)
+    while position < end and len(tags) < MAX_TAGS:
+        member = _LIST_MEMBER.match(header, position)
+        if member is not None:
+            tags.append(ETag(member.group(2), bool(member.group(1))))
+            position = member.end()
+        else:  # skip the malformed member; each character is read a bounded number of times
+            position = header.find(",", position) + 1 or end
+    return tags
 
 
 def _parse_date(header: str | None) -> dt.datetime | None:
