@@ -2,7 +2,9 @@
 
 ``Accept`` is parsed by webob's ``acceptparse`` (q-values, wildcards, parameters). A site sees few
 distinct ``Accept`` values, so each decision is cached by the header's exact text and the common
-case costs one dictionary lookup. The cache is bounded, so hostile headers cannot grow it.
+case costs one dictionary lookup. The cache is bounded, and values longer than browsers send (they
+send 100 to 300 characters) are decided each time and never kept, so hostile headers cannot fill it
+with megabytes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ Choice = tuple[MediaHandler, str]
 """A handler and the ``Content-Type`` it answers with."""
 
 _CACHE_LIMIT = 512
+KEPT_LENGTH = 256
+"""The longest header value a cache keyed by one keeps (the site's other such caches use it)."""
+MAX_ACCEPT_LENGTH = 4096
+"""A longer ``Accept`` is ignored, as an unparseable one is (RFC 9110 section 12.5.1 lets a
+server disregard it): webob's parser takes time in proportion to the number of ranges times the
+number of offers, and no client needs more than a few dozen ranges."""
 V = TypeVar("V")
 
 
@@ -91,6 +99,8 @@ def _content_type(handler: MediaHandler, media_type: str) -> str:
 
 
 def _remember(cache: dict[str | None, V], key: str | None, value: V) -> V:
+    if key is not None and len(key) > KEPT_LENGTH:
+        return value
     if len(cache) >= _CACHE_LIMIT:
         cache.clear()
     cache[key] = value
@@ -103,6 +113,8 @@ def _best(accept: str | None, offers: tuple[str, ...]) -> str | None:
     webob orders equal q-values by our order alone, which would answer ``Accept: application/xml,
     */*`` with JSON; the client named XML, so the explicit range wins the tie.
     """
+    if accept is not None and len(accept) > MAX_ACCEPT_LENGTH:
+        accept = None
     header = create_accept_header(accept)
     if not isinstance(header, AcceptValidHeader):  # absent or unparseable: anything goes
         return offers[0] if offers else None

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from resourcekit import Created, Resource, Site, auth
 from resourcekit.conditional import MAX_TAGS, ETag, _parse_tag_list
+from resourcekit.negotiation import MAX_ACCEPT_LENGTH
 from resourcekit.ratelimit import RateLimit
 
 SIZES = (2_000, 8_000, 32_000)
@@ -161,3 +162,26 @@ def test_if_none_match_beyond_the_bound_answers_the_full_representation() -> Non
     statuses: list[str] = []
     b"".join(SITE(env, lambda status, headers, exc_info=None: statuses.append(status)))
     assert statuses == ["200 OK"]
+
+
+@pytest.mark.parametrize("header", READ_HEADERS)
+def test_a_256_kb_header_is_answered_within_a_second(header: str) -> None:
+    """What a server without a small header limit would pass on (waitress's own is 256 KiB)."""
+    method = "OPTIONS" if header.startswith("Access-Control") else "PATCH"
+    for unit in (" ", ",", "a;q=1,", "for=1.2.3.4,", '"a",', "a=", "; "):
+        took = answer_time(method, header, repeated(unit, 256_000))
+        assert took < 1.0, f"{header} filled with {unit!r}: {took:.2f} s"
+
+
+def test_a_very_long_accept_is_ignored_as_an_unparseable_one_is() -> None:
+    accept = "application/xml, " + ", ".join(f"x/y{i}" for i in range(MAX_ACCEPT_LENGTH // 6))
+    assert len(accept) > MAX_ACCEPT_LENGTH
+    env = environ("GET", "Accept", accept)
+    answer: list[tuple[str, list[tuple[str, str]]]] = []
+    b"".join(SITE(env, lambda status, headers, exc_info=None: answer.append((status, headers))))
+    status, headers = answer[0]
+    assert status == "200 OK"
+    assert dict(headers)["Content-Type"].startswith("application/json")
+    env = environ("GET", "Accept", "application/xml")
+    b"".join(SITE(env, lambda status, headers, exc_info=None: answer.append((status, headers))))
+    assert dict(answer[1][1])["Content-Type"].startswith("application/xml")
