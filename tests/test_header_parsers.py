@@ -95,7 +95,7 @@ def answer(env: dict[str, object]) -> tuple[str, dict[str, str]]:
     """The status and headers the site answers ``env`` with."""
     started: list[tuple[str, dict[str, str]]] = []
 
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> None:
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None):
         started.append((status, dict(headers)))
 
     b"".join(SITE(env, start_response))
