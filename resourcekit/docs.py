@@ -192,12 +192,12 @@ def _weak_tag(body: bytes) -> str:
 def _response(
     body: bytes, content_type: str, cache_control: str, etag: str | None = None
 ) -> webob.Response:
-    """A response the site sends as it is, not negotiated or rendered again."""
+    """A response the site sends as it is, not negotiated or rendered again (the site adds
+    ``X-Content-Type-Options`` to it, as to every reply)."""
     headers = [
         ("Content-Type", content_type),
         ("Content-Length", str(len(body))),
         ("Cache-Control", cache_control),
-        ("X-Content-Type-Options", "nosniff"),
     ]
     if etag is not None:
         headers.append(("ETag", etag))

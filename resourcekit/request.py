@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import webob
 
 from . import errors
+from .negotiation import KEPT_LENGTH
 from .schemas import load_body, load_query
 
 if TYPE_CHECKING:
@@ -136,16 +137,21 @@ class Request(webob.Request):
     def base_url(self) -> str:
         """Scheme, host and ``SCRIPT_NAME``: where the site is mounted, as the client sees it."""
         environ = self.environ
-        return _base_url(
+        host, script_name = environ.get("HTTP_HOST"), environ.get("SCRIPT_NAME", "")
+        kept = len(host or "") + len(script_name) <= KEPT_LENGTH  # a long Host is built each time
+        return (_base_url if kept else _base_url.__wrapped__)(
             environ["wsgi.url_scheme"],
-            environ.get("HTTP_HOST"),
+            host,
             environ.get("SERVER_NAME"),
             environ.get("SERVER_PORT"),
-            environ.get("SCRIPT_NAME", ""),
+            script_name,
         )
 
     def _parse_body(self, schema: Any) -> Any:
-        media_type, charset = _parse_content_type(self.environ.get("CONTENT_TYPE", ""))
+        content_type = self.environ.get("CONTENT_TYPE", "")
+        kept = len(content_type) <= KEPT_LENGTH
+        parse = _parse_content_type if kept else _parse_content_type.__wrapped__
+        media_type, charset = parse(content_type)
         body = self.read_body()
         if not media_type:
             if not body:
@@ -192,7 +198,7 @@ def _base_url(
     scheme: str, host: str | None, server_name: str | None, port: str | None, script_name: str
 ) -> str:
     """webob's ``application_url`` for these values: a site is reached under few names, so
-    each is built once rather than on every ``url_for``."""
+    each is built once rather than on every ``url_for`` (long names are not kept)."""
     given = {"HTTP_HOST": host, "SERVER_NAME": server_name, "SERVER_PORT": port}
     environ = {k: v for k, v in given.items() if v is not None}
     environ.update({"wsgi.url_scheme": scheme, "SCRIPT_NAME": script_name})
@@ -235,7 +241,7 @@ class LimitedInput:
 @functools.lru_cache(maxsize=64)
 def _parse_content_type(value: str) -> tuple[str, str | None]:
     """The media type of a ``Content-Type`` value, lowercased, and its ``charset`` or None;
-    cached, as clients send the same few values."""
+    cached, as clients send the same few values (not for values longer than those)."""
     media_type, *params = value.split(";")
     for param in params:
         key, _, charset = param.partition("=")

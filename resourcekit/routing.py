@@ -66,11 +66,28 @@ def _nonempty(segment: str) -> str:
     return segment
 
 
+_DOT_SEGMENTS = {".": "%2E", "..": "%2E%2E"}
+"""Segments a client or proxy would resolve away (RFC 3986 section 5.2.4), encoded: a server
+decodes them back, so ``{name}`` still receives ``..``."""
+
+
+def _str_to_url(value: Any) -> str:
+    segment = quote(_nonempty(str(value)), safe="")
+    return _DOT_SEGMENTS.get(segment, segment)
+
+
+def _path_to_url(value: Any) -> str:
+    path = quote(_nonempty(str(value)), safe="/")
+    if "." not in path:
+        return path
+    return "/".join([_DOT_SEGMENTS.get(segment, segment) for segment in path.split("/")])
+
+
 CONVERTERS: dict[str, Converter] = {
     "int": Converter("int", _to_int, _int_to_url, 0),
     "uuid": Converter("uuid", _to_uuid, lambda v: str(uuid.UUID(str(v))), 1),
-    "str": Converter("str", _nonempty, lambda v: quote(_nonempty(str(v)), safe=""), 2),
-    "path": Converter("path", _nonempty, lambda v: quote(_nonempty(str(v)), safe="/"), 3),
+    "str": Converter("str", _nonempty, _str_to_url, 2),
+    "path": Converter("path", _nonempty, _path_to_url, 3),
 }
 
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([a-z]+))?\}")

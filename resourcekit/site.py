@@ -7,10 +7,12 @@ Every request takes one path through `Site.__call__`:
 3. declared body size (413), rate limit (429), authentication (401), permissions (403);
 4. representation acceptable (406): a safe handler may still answer with a ``webob.Response``
    of its own media type, so this comes after the checks that guard it;
-5. preconditions (412, 428, 304), ``Idempotency-Key`` (replay, 409, 422);
+5. ``Idempotency-Key`` (replay, 409, 422), then preconditions (412, 428, 304): a retried
+   conditional write is replayed, though its first run changed what its preconditions name;
 6. resource hooks' ``before``, the handler, its result rendered; ``Prefer: return=minimal``;
    validators and caching headers;
-7. ``after`` hooks; ``Date``, CORS and rate-limit headers on every reply, errors included.
+7. ``after`` hooks; ``Date``, ``X-Content-Type-Options``, CORS and rate-limit headers on every
+   reply, errors included.
 
 Anything raised on the way becomes a problem document (`resourcekit.errors`).
 """
@@ -57,6 +59,9 @@ logger = logging.getLogger("resourcekit")
 R = TypeVar("R", bound=type[Resource])
 
 _MINIMAL_STATUS = {200: 204}  # Prefer: return=minimal; other statuses keep theirs, bodiless
+_NOSNIFF = "X-Content-Type-Options"
+_SENT_WITH_EVERY_REPLY = ((_NOSNIFF, "nosniff"),)
+"""A body is read as its ``Content-Type`` says, never sniffed (a JSON string as a script)."""
 
 
 class Site:
@@ -188,6 +193,7 @@ class Site:
             headers.extend(request._late_headers)
         if self.cors is not None and not request._preflight:
             headers.extend(self.cors.response_headers(environ))
+        headers += _SENT_WITH_EVERY_REPLY
         headers.append(("Date", _now()))
         start_response(errors.STATUS_LINES.get(reply.status) or f"{reply.status} Unknown", headers)
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [reply.body]
@@ -243,20 +249,22 @@ class Site:
         choice = self.negotiator.select(environ.get("HTTP_ACCEPT"))
         if choice is None:
             return self._unacceptable(request, handler, params)
-        validators = None
         # `before` has work only with validators to load, or a write to require or evaluate
-        if endpoint.has_validators or (
+        conditional = endpoint.has_validators or (
             method not in SAFE_METHODS
             and (endpoint.require_preconditions or has_conditions(environ))
-        ):
+        )
+        if endpoint.idempotent and method in IDEMPOTENCY_KEYED:
+            scope = f"{request.identity!r} {method} {request.path}"  # no client meets another's
+            key = self.idempotency.key_for(request, scope)
+            if key is not None:
+                return self._once(request, key, conditional, endpoint, choice, handler, params)
+        validators = None
+        if conditional:
             validators, stop = self.preconditions.before(request, endpoint, params, choice[0])
             if stop is not None:
                 etag = self.preconditions.tag(validators, choice[0])
                 return self._not_modified(endpoint, validators, etag)
-        if endpoint.idempotent and method in IDEMPOTENCY_KEYED:
-            return self._once(
-                request, lambda: self._run(request, endpoint, choice, handler, params, validators)
-            )
         return self._run(request, endpoint, choice, handler, params, validators)
 
     def _run(
@@ -325,24 +333,38 @@ class Site:
                 request.identity = authenticate(request, every)  # 401 with every challenge
                 check_permissions(request, endpoint.resource, endpoint.permissions)
 
-    def _once(self, request: Request, run: Callable[[], Reply]) -> Reply:
+    def _once(
+        self,
+        request: Request,
+        key: str,
+        conditional: bool,
+        endpoint: Endpoint,
+        choice: Choice,
+        handler: Callable[..., Any],
+        params: dict[str, Any],
+    ) -> Reply:
         """Run a ``POST``/``PATCH`` with an ``Idempotency-Key`` once; replay it for repeats.
 
-        Keys are scoped by identity, method and path, so clients never meet each other's keys.
-        Only a complete reply is kept: an exception or a 5xx frees the key for a retry.
+        The key is looked up before the preconditions are evaluated: a conditional write that
+        succeeded changed the validators its ``If-Match`` names, and its retry is replayed, not
+        refused with 412. Preconditions that fail free the key, as nothing ran. Only a complete
+        reply is kept: an exception or a 5xx frees the key for a retry.
         """
         idempotency = self.idempotency
-        scope = f"{request.identity!r} {request.method} {request.path}"
-        key = idempotency.key_for(request, scope)
-        if key is None:
-            return run()
         begin = idempotency.begin(key, idempotency.fingerprint(request))
         if begin.state is BeginState.REPLAY:
             stored = idempotency.replayed(begin.response)
             return Reply(stored.status, list(stored.headers), stored.body)
+        validators = None
+        if conditional:  # a write: 412 or 428 is raised, never a 304 returned
+            try:
+                validators, _ = self.preconditions.before(request, endpoint, params, choice[0])
+            except BaseException:
+                idempotency.release(key, begin)
+                raise
         request.idempotency_key = key
         try:
-            reply = run()
+            reply = self._run(request, endpoint, choice, handler, params, validators)
         except errors.HTTPError as error:
             reply = self._error(request, error)
         except BaseException:
@@ -435,16 +457,21 @@ class Site:
             ("Content-Type", content_type),
             ("Content-Length", str(len(body))),
             ("Vary", "Accept"),
+            *getattr(handler, "response_headers", ()),
             *headers,
         ], body)
 
     # -- errors -------------------------------------------------------------------------------
 
     def _error(self, request: Request, exc: Exception) -> Reply:
-        """The reply for anything raised: a problem, or a webob redirect as it is."""
+        """The reply for anything raised: a problem, or a webob redirect as it is.
+
+        Server errors are logged with the path, never the query string, which carries tokens
+        and personal data as often as filters.
+        """
         if isinstance(exc, errors.HTTPError):
             if exc.status >= 500 and exc.status != 501:
-                logger.error("%s %s: %s", request.method, request.path_qs, exc, exc_info=exc)
+                logger.error("%s %s: %s", request.method, request.path, exc, exc_info=exc)
             return self._problem(request, exc)
         if isinstance(exc, webob.exc.HTTPException):
             if exc.code < 400:
@@ -454,7 +481,7 @@ class Site:
             ]
             error = errors.HTTPError(exc.code, exc.detail or exc.explanation, headers=headers)
             return self._problem(request, error)
-        logger.error("unhandled error in %s %s", request.method, request.path_qs, exc_info=exc)
+        logger.error("unhandled error in %s %s", request.method, request.path, exc_info=exc)
         extra = {"traceback": traceback.format_exception(exc)} if self.debug else {}
         error = errors.InternalServerError("the server failed to answer this request", **extra)
         return self._problem(request, error)
@@ -468,13 +495,18 @@ class Site:
             ("Content-Type", content_type),
             ("Content-Length", str(len(body))),
             ("Vary", "Accept"),
+            *getattr(handler, "response_headers", ()),
             *error.headers,
         ], body)
 
 
 def _from_webob(response: webob.Response) -> Reply:
-    """A webob response as it is; its body is read here (it is usually bytes already)."""
-    return Reply(response.status_int, list(response.headerlist), response.body)
+    """A webob response as it is; its body is read here (it is usually bytes already).
+
+    ``X-Content-Type-Options`` is left to the site, which sends it with every reply, once.
+    """
+    headers = [(k, v) for k, v in response.headerlist if k.title() != _NOSNIFF]
+    return Reply(response.status_int, headers, response.body)
 
 
 def _believe_proxies(environ: dict[str, Any], proxies: TrustedProxies) -> None:

@@ -246,6 +246,10 @@ _CSP = (
 )
 """Only this module's own style and script run; the page can reach no other host."""
 
+_CSP_HEADER = f"{_CSP}; frame-ancestors 'none'"
+"""The policy as a response header, which alone can say who may frame the page (a ``<meta>``
+policy cannot carry ``frame-ancestors``): nobody, so no other site can overlay its forms."""
+
 
 class HTMLHandler(MediaHandler):
     """Renders representations and problems as HTML pages for people using a browser."""
@@ -255,6 +259,8 @@ class HTMLHandler(MediaHandler):
     charset = "utf-8"
     parses = False
     """Not a request body format (a hint for whoever lists the formats a site reads)."""
+    response_headers = (("Content-Security-Policy", _CSP_HEADER),)
+    """Sent by the site with every page, problems included."""
 
     def render(self, data: Any, schema: Schema | None, many: bool) -> bytes:
         """The page without a request: the representation, no breadcrumbs, no forms."""
@@ -696,8 +702,9 @@ def _query_form(schema: Schema | None, request: Request) -> str:
     controls = [c for c in _controls(schema) if c.kind not in ("json", "body")]
     if not controls:
         return ""
+    params = request.query_params  # a query string that is not UTF-8 is a 400, as everywhere
     widgets = "".join(
-        _control_html(_optional(c), "GET", i, _query_value(c, request.GET.getall(c.key)))
+        _control_html(_optional(c), "GET", i, _query_value(c, params.getall(c.key)))
         for i, c in enumerate(controls)
     )
     return (
