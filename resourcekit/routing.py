@@ -78,6 +78,8 @@ def _str_to_url(value: Any) -> str:
 
 def _path_to_url(value: Any) -> str:
     path = quote(_nonempty(str(value)), safe="/")
+    if path.startswith("/"):  # else ``/{p:path}`` would build ``//host/...``, another site's URL
+        path = "%2F" + path[1:]
     if "." not in path:
         return path
     return "/".join([_DOT_SEGMENTS.get(segment, segment) for segment in path.split("/")])

@@ -457,7 +457,7 @@ class Site:
             ("Content-Type", content_type),
             ("Content-Length", str(len(body))),
             ("Vary", "Accept"),
-            *getattr(handler, "response_headers", ()),
+            *handler.response_headers,
             *headers,
         ], body)
 
@@ -495,7 +495,7 @@ class Site:
             ("Content-Type", content_type),
             ("Content-Length", str(len(body))),
             ("Vary", "Accept"),
-            *getattr(handler, "response_headers", ()),
+            *handler.response_headers,
             *error.headers,
         ], body)
 

@@ -327,3 +327,16 @@ def test_server_error_log_lines_carry_no_query(caplog, method: str) -> None:
     assert "/fails" in caplog.text
     assert "secret" not in caplog.text
     assert all("secret" not in r.getMessage() for r in records)
+
+
+def test_a_path_value_starting_with_a_slash_never_builds_a_scheme_relative_url() -> None:
+    site = Site()
+
+    @site.route("/{rest:path}")
+    class Anything(Resource):
+        def get(self, request, rest):
+            return {"rest": rest}
+
+    url = site.url_for(Anything, rest="/evil.example/x")
+    assert url == "/%2Fevil.example/x"
+    assert Client(site).get(url).json == {"rest": "/evil.example/x"}

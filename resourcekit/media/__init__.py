@@ -29,6 +29,9 @@ class MediaHandler:
     problem_type: str | None = None
     charset: str | None = None
     """Sent as the ``charset`` parameter of ``Content-Type``, for formats that define one."""
+    response_headers: tuple[tuple[str, str], ...] = ()
+    """Headers the site sends with every representation and problem in this format (an HTML
+    page's ``Content-Security-Policy``)."""
 
     def render(self, data: Any, schema: Schema | None, many: bool) -> bytes:
         """Serialise already-dumped ``data`` (plain dicts, lists, strings, numbers, booleans)."""
