@@ -7,6 +7,7 @@ received finish and their answers go out, closes idle keep-alive connections, th
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 import time
@@ -16,12 +17,34 @@ from typing import Any
 import waitress
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser, ParsingError
 from waitress.server import BaseWSGIServer
 
 __all__ = ["serve"]
 
 DRAIN_SECONDS = 30.0
 """How long requests in flight may take to finish once a stop is asked for."""
+
+MAX_REQUEST_HEADER_SIZE = 16 * 1024
+"""Bytes of request line and header fields waitress accepts (431 beyond); its default is 256 KiB."""
+
+MAX_LEADING_WHITESPACE = 64
+"""Spaces and tabs allowed before a header field's value (400 beyond): waitress's parse of them
+takes time quadratic in their number, in its event-loop thread."""
+
+CONNECTION_LIMIT = 1000
+"""Open connections waitress accepts before it stops accepting; its default is 100."""
+
+CHANNEL_TIMEOUT = 30
+"""Seconds an idle connection is kept (waitress's default is 120), checked every
+`CLEANUP_INTERVAL` seconds."""
+
+CLEANUP_INTERVAL = 5
+
+HEADER_SECONDS = 10.0
+"""Seconds a request's line and header fields may take to arrive, counted from the connection's
+opening for its first request and from the first byte for the next ones; the connection is closed
+beyond it, however steadily the bytes trickle in."""
 
 
 def serve(
@@ -39,18 +62,48 @@ def serve(
     (``connection_limit``, ``channel_timeout``...). waitress strips ``Forwarded`` and
     ``X-Forwarded-*`` unless told which proxy to trust; a resourcekit `Site` with
     ``trusted_proxies`` decides that itself, so for it they are passed through.
+
+    Defaults safer than waitress's own, each overridable through ``adjustments``:
+
+    - ``max_request_header_size`` `MAX_REQUEST_HEADER_SIZE` (431 beyond);
+    - ``max_request_body_size`` one more than the site's ``max_body_size``: waitress answers 413
+      to a larger ``Content-Length`` without reading the body (nor sending ``100 Continue``), and
+      stops a chunked body once it is over;
+    - ``connection_limit`` `CONNECTION_LIMIT`, polled with ``poll()`` rather than ``select()``
+      (which cannot watch more than 1024 sockets); ``channel_timeout`` `CHANNEL_TIMEOUT`.
+
+    Always, whatever the adjustments: a connection whose request line and headers are not all in
+    within `HEADER_SECONDS` is closed (a client sending a byte a second defeats any inactivity
+    timeout); a request line or header field of the shapes on which waitress 3.0.2's parser takes
+    quadratic time is answered 400 before waitress parses it (see `_Parser`).
     """
     if getattr(app, "trusted_proxies", None) is not None:
         adjustments.setdefault("clear_untrusted_proxy_headers", False)
+    max_body_size = getattr(app, "max_body_size", None)
+    if isinstance(max_body_size, int):
+        adjustments.setdefault("max_request_body_size", max_body_size + 1)  # waitress: 413 at >=
+    adjustments.setdefault("max_request_header_size", MAX_REQUEST_HEADER_SIZE)
+    adjustments.setdefault("connection_limit", CONNECTION_LIMIT)
+    adjustments.setdefault("channel_timeout", CHANNEL_TIMEOUT)
+    adjustments.setdefault("cleanup_interval", CLEANUP_INTERVAL)
     server = waitress.create_server(
         app, host=host, port=port, threads=threads, ident="resourcekit", **adjustments
     )
+    socket_map = _map(server)
+    for dispatcher in socket_map.values():
+        if isinstance(dispatcher, BaseWSGIServer):
+            dispatcher.channel_class = _Channel
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _SIGNALS}
     announce(f"serving on http://{_shown(host)}:{server.effective_port}")
+    next_sweep = 0.0
     try:
         while not stop.is_set():
-            wasyncore.loop(timeout=0.2, map=_map(server), count=1)
+            wasyncore.loop(timeout=0.2, map=socket_map, count=1, use_poll=True)
+            now = time.monotonic()
+            if now >= next_sweep:
+                next_sweep = now + 1.0
+                _close_late_headers(socket_map, now)
         _drain(server, time.monotonic() + DRAIN_SECONDS)
     finally:
         for sig, handler in previous.items():
@@ -63,6 +116,70 @@ _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 def _map(server: Any) -> dict[int, Any]:
     return server.map if hasattr(server, "map") else server._map
+
+
+class _Parser(HTTPRequestParser):
+    """waitress's request parser, refusing first what it would parse in quadratic time.
+
+    waitress 3.0.2 matches each header field with ``HEADER_FIELD_RE`` (waitress/rfc7230.py),
+    ``name ":" OWS value OWS $`` with both ``OWS`` lazy: for a value of n spaces or tabs, every
+    split of them between the two is tried, n²/2 steps (16 KiB of spaces: seconds). Its
+    ``first_line_re`` (waitress/parser.py) backtracks as badly over ``a://`` and digits with a
+    space after them in the request target. Both run in the event-loop thread, which serves every
+    connection. So: a request line must have waitress's shape, ``METHOD SP target [SP
+    HTTP/d.d]``, checked by a pattern that cannot backtrack far; a field may not start with more
+    than `MAX_LEADING_WHITESPACE` spaces and tabs, nor be folded onto the next line (RFC 9112
+    5.2 allows a 400 for obs-fold; waitress joins folded lines, leading whitespace and all).
+
+    It also notes when the request began (for `HEADER_SECONDS`), and never asks for the body of
+    a request it refuses: waitress 3.0.2 sends ``100 Continue`` to an ``Expect: 100-continue``
+    whose ``Content-Length`` is over the limit, then reads the body after all.
+    """
+
+    def __init__(self, adj: Any) -> None:
+        super().__init__(adj)
+        self.started = time.monotonic()
+
+    def received(self, data: bytes) -> int:
+        consumed = super().received(data)
+        if self.error is not None:
+            self.expect_continue = False
+        return consumed
+
+    def parse_header(self, header_plus: bytes) -> None:
+        first_line, _, fields = header_plus.partition(b"\r\n")
+        if not _REQUEST_LINE.fullmatch(first_line.rstrip()):
+            raise ParsingError("Start line is invalid")
+        if _PADDED_OR_FOLDED_FIELD.search(b"\r\n" + fields):
+            raise ParsingError("Header field value padded or folded")
+        super().parse_header(header_plus)
+
+
+_REQUEST_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [^ ]+(?: HTTP/[0-9]\.[0-9])?")
+_PADDED_OR_FOLDED_FIELD = re.compile(
+    rb"\r\n(?:[ \t]|[^:\r\n]*:[ \t]{%d})" % (MAX_LEADING_WHITESPACE + 1)
+)
+
+
+class _Channel(HTTPChannel):
+    parser_class = _Parser
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = _Parser(self.adj)  # so the first request's time counts from the connect
+
+
+def _close_late_headers(socket_map: dict[int, Any], now: float) -> None:
+    """Close the connections whose request headers have taken more than `HEADER_SECONDS`."""
+    for channel in list(socket_map.values()):
+        request = getattr(channel, "request", None)
+        if (
+            isinstance(request, _Parser)
+            and not request.headers_finished
+            and not channel.requests
+            and now - request.started > HEADER_SECONDS
+        ):
+            channel.handle_close()
 
 
 def _drain(server: Any, deadline: float) -> None:
