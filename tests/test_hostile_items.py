@@ -269,32 +269,26 @@ def test_a_key_still_409s_and_422s_before_preconditions() -> None:
 # -- 5. dot segments in url_for values ----------------------------------------------------------
 
 
-@pytest.mark.parametrize(("value", "path"), [
-    ("..", "/items/%2E%2E"),
-    (".", "/items/%2E"),
-    ("...", "/items/..."),
-    ("a..", "/items/a.."),
-    (".hidden", "/items/.hidden"),
-    ("../x", "/items/..%2Fx"),
+@pytest.mark.parametrize(("route", "field", "value", "path"), [
+    ("Item", "name", "..", "/items/%2E%2E"),
+    ("Item", "name", ".", "/items/%2E"),
+    ("Item", "name", "...", "/items/..."),
+    ("Item", "name", "a..", "/items/a.."),
+    ("Item", "name", ".hidden", "/items/.hidden"),
+    ("Item", "name", "../x", "/items/..%2Fx"),
+    ("File", "path", "..", "/files/%2E%2E"),
+    ("File", "path", "a/../b", "/files/a/%2E%2E/b"),
+    ("File", "path", "./a/.", "/files/%2E/a/%2E"),
+    ("File", "path", "a/.b/c.", "/files/a/.b/c."),
 ])
-def test_dot_segments_are_encoded_in_str_fields(value: str, path: str) -> None:
+def test_dot_segments_are_encoded_in_str_and_path_fields(
+    route: str, field: str, value: str, path: str
+) -> None:
     site = _site()
-    assert site.url_for("Item", name=value) == path
+    assert site.url_for(route, **{field: value}) == path
     client = Client(site)
-    assert client.get(path).json == {"name": value}
-    assert client.get("http://localhost" + path).json == {"name": value}
-
-
-@pytest.mark.parametrize(("value", "path"), [
-    ("..", "/files/%2E%2E"),
-    ("a/../b", "/files/a/%2E%2E/b"),
-    ("./a/.", "/files/%2E/a/%2E"),
-    ("a/.b/c.", "/files/a/.b/c."),
-])
-def test_dot_segments_are_encoded_in_path_fields(value: str, path: str) -> None:
-    site = _site()
-    assert site.url_for("File", path=value) == path
-    assert Client(site).get(path).json == {"path": value}
+    assert client.get(path).json == {field: value}
+    assert client.get("http://localhost" + path).json == {field: value}
 
 
 def test_a_link_made_from_dots_stays_on_its_route() -> None:
