@@ -51,6 +51,11 @@ class StoredResponse:
     def __post_init__(self) -> None:
         object.__setattr__(self, "headers", tuple((str(n), str(v)) for n, v in self.headers))
 
+    @property
+    def size(self) -> int:
+        """Bytes it takes to keep: the body plus every header's name and value."""
+        return len(self.body) + sum(len(n) + len(v) for n, v in self.headers)
+
 
 class BeginState(enum.StrEnum):
     STARTED = "started"  # the caller owns the key now: run, then complete or release
@@ -110,13 +115,20 @@ class _Entry:
     token: str | None = None  # a claim has a token, a result a response
     response: StoredResponse | None = None
 
+    def size(self, key: str) -> int:
+        """What it counts against `MemoryStore.max_bytes`: 200 for bookkeeping, plus the data."""
+        kept = self.response.size if self.response is not None else 0
+        return 200 + len(key) + len(self.fingerprint) + kept
+
 
 class MemoryStore(IdempotencyStore):
     """Keys in a dict, for one process: a lock makes each operation atomic across threads.
 
     Claims lapse after ``lock_ttl`` seconds, results after the ``ttl`` they were stored with.
-    Expired entries are dropped from the old end of the dict as calls come, and at ``max_keys``
-    the oldest entry is forgotten (its retry runs again, as after expiry), so memory is bounded.
+    Expired entries are dropped from the old end of the dict as calls come. Memory is bounded
+    twice: past ``max_keys`` entries or ``max_bytes`` of kept responses (a running count of bodies,
+    headers and keys) the oldest entries are forgotten, and their retries run again, as after
+    expiry. `Idempotency.max_response_bytes` keeps any single reply well below the total.
     """
 
     def __init__(
@@ -124,18 +136,26 @@ class MemoryStore(IdempotencyStore):
         *,
         lock_ttl: float = 60.0,
         max_keys: int = 10_000,
+        max_bytes: int = 64 * 1024 * 1024,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if lock_ttl <= 0 or max_keys < 1:
-            raise ValueError("lock_ttl must be positive and max_keys at least 1")
+        if lock_ttl <= 0 or max_keys < 1 or max_bytes < 1:
+            raise ValueError("lock_ttl must be positive, max_keys and max_bytes at least 1")
         self.lock_ttl = lock_ttl
         self.max_keys = max_keys
+        self.max_bytes = max_bytes
         self.clock = clock
         self._entries: dict[str, _Entry] = {}
+        self._bytes = 0
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def bytes(self) -> int:
+        """What the entries kept now count against ``max_bytes``."""
+        return self._bytes
 
     def begin(self, key: str, fingerprint: str, ttl: float) -> Begin:
         with self._lock:
@@ -147,10 +167,8 @@ class MemoryStore(IdempotencyStore):
                 if entry.response is not None:
                     return Begin(BeginState.REPLAY, entry.response)
                 return Begin(BeginState.IN_PROGRESS)
-            if len(self._entries) >= self.max_keys:
-                del self._entries[next(iter(self._entries))]
             token = secrets.token_urlsafe(12)
-            self._entries[key] = _Entry(fingerprint, now + min(ttl, self.lock_ttl), token)
+            self._put(key, _Entry(fingerprint, now + min(ttl, self.lock_ttl), token))
             return Begin(BeginState.STARTED, token=token)
 
     def complete(
@@ -161,15 +179,15 @@ class MemoryStore(IdempotencyStore):
             entry = self._live(key, now)
             if entry is None or not _owns(entry, token):
                 return False
-            del self._entries[key]  # re-insert at the end: expiry order stays roughly sorted
-            self._entries[key] = _Entry(entry.fingerprint, now + ttl, None, response)
+            self._drop(key)  # re-insert at the end: expiry order stays roughly sorted
+            self._put(key, _Entry(entry.fingerprint, now + ttl, None, response))
             return True
 
     def release(self, key: str, *, token: str | None = None) -> None:
         with self._lock:
             entry = self._live(key, self.clock())
             if entry is not None and _owns(entry, token):
-                del self._entries[key]
+                self._drop(key)
 
     def _live(self, key: str, now: float) -> _Entry | None:
         """``key``'s entry unless expired; prunes expired entries from the old end first."""
@@ -178,12 +196,24 @@ class MemoryStore(IdempotencyStore):
             oldest = next(iter(entries))
             if entries[oldest].expires > now:
                 break
-            del entries[oldest]
+            self._drop(oldest)
         entry = entries.get(key)
         if entry is not None and entry.expires <= now:
-            del entries[key]
+            self._drop(key)
             return None
         return entry
+
+    def _put(self, key: str, entry: _Entry) -> None:
+        """Add ``entry`` at the new end, first forgetting the oldest until both bounds hold."""
+        size = entry.size(key)
+        entries = self._entries
+        while entries and (len(entries) >= self.max_keys or self._bytes + size > self.max_bytes):
+            self._drop(next(iter(entries)))
+        entries[key] = entry
+        self._bytes += size
+
+    def _drop(self, key: str) -> None:
+        self._bytes -= self._entries.pop(key).size(key)
 
 
 def _owns(entry: _Entry, token: str | None) -> bool:
@@ -196,6 +226,10 @@ class Idempotency:
     The site calls `key_for` and `fingerprint`, then `begin`; on ``STARTED`` it runs the handler
     and calls `complete` with the response (or `release` on an exception); on ``REPLAY`` it sends
     `replayed` of the stored response.
+
+    Only replies up to ``max_response_bytes`` (body and headers, 64 KiB by default) are kept: a
+    larger one releases its key like a ``5xx``, so a retry runs again rather than a client filling
+    the store (memory or Redis) with one huge problem after another.
     """
 
     def __init__(
@@ -203,10 +237,15 @@ class Idempotency:
         store: IdempotencyStore | None = None,
         ttl: float = 24 * 3600,
         header: str = "Idempotency-Key",
+        *,
+        max_response_bytes: int = 64 * 1024,
     ) -> None:
+        if max_response_bytes < 0:
+            raise ValueError("max_response_bytes must not be negative")
         self.store = store if store is not None else MemoryStore()
         self.ttl = ttl
         self.header = header
+        self.max_response_bytes = max_response_bytes
 
     def key_for(self, request: webob.Request, scope: str) -> str | None:
         """The store key for the request's key header within ``scope``, or None without one.
@@ -250,8 +289,8 @@ class Idempotency:
         return begin
 
     def complete(self, key: str, begin: Begin, response: StoredResponse) -> None:
-        """Remember the response for replays; a ``5xx`` releases the key instead."""
-        if response.status >= 500:
+        """Remember the response for replays; a ``5xx`` or an oversized reply releases the key."""
+        if response.status >= 500 or response.size > self.max_response_bytes:
             self.store.release(key, token=begin.token)
         else:
             self.store.complete(key, response, self.ttl, token=begin.token)

@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 import webob
 from helpers import FakeClock
+from marshmallow import Schema, fields
 
-from resourcekit import Request, Site, errors
+from resourcekit import Request, Resource, Site, errors
 from resourcekit.idempotency import (
     REPLAYED_HEADER,
     BeginState,
@@ -17,6 +18,7 @@ from resourcekit.idempotency import (
     MemoryStore,
     StoredResponse,
 )
+from resourcekit.testing import Client
 
 CREATED = StoredResponse(201, (("Content-Type", "application/json"), ("Location", "/n/1")), b"{}")
 DAY = 24 * 3600
@@ -225,3 +227,74 @@ def test_the_coordinator_keeps_results_for_its_ttl() -> None:
     assert idem.begin("k", "fp").state is BeginState.REPLAY
     clock.advance(1)
     assert idem.begin("k", "fp").state is BeginState.STARTED
+
+
+def test_the_store_is_bounded_by_bytes() -> None:
+    s, _ = store(max_bytes=10_000)
+    big = StoredResponse(422, (("Content-Type", "application/problem+json"),), b"x" * 3000)
+    for i in range(50):
+        s.complete(f"big-{i}", big, DAY, token=s.begin(f"big-{i}", "fp", DAY).token)
+        assert s.bytes <= 10_000
+    assert len(s) == 3  # the three newest fit; the oldest went first
+    assert s.begin("big-49", "fp", DAY).state is BeginState.REPLAY
+    assert s.begin("big-0", "fp", DAY).state is BeginState.STARTED
+    with pytest.raises(ValueError, match="max_bytes"):
+        MemoryStore(max_bytes=0)
+
+
+def test_the_byte_count_follows_every_way_out() -> None:
+    s, clock = store()
+    assert s.bytes == 0
+    s.release("a", token=s.begin("a", "fp", DAY).token)
+    s.complete("b", CREATED, DAY, token=s.begin("b", "fp", DAY).token)
+    s.begin("c", "fp", DAY)
+    assert s.bytes > CREATED.size
+    clock.advance(DAY + 1)  # the result and the claim expire
+    s.begin("d", "fp", DAY)
+    s.release("d")
+    assert len(s) == 0 and s.bytes == 0
+
+
+def test_large_replies_are_not_kept() -> None:
+    idem = Idempotency(MemoryStore(clock=FakeClock()), max_response_bytes=1000)
+    begin = idem.begin("k", "fp")
+    idem.complete("k", begin, StoredResponse(422, (), b"x" * 1001))
+    assert idem.begin("k", "fp").state is BeginState.STARTED  # released: the retry runs
+    assert idem.max_response_bytes == 1000
+    assert Idempotency().max_response_bytes == 64 * 1024
+    with pytest.raises(ValueError, match="max_response_bytes"):
+        Idempotency(max_response_bytes=-1)
+
+
+def test_huge_problems_do_not_fill_the_store() -> None:
+    """Each request's 422 lists 20,000 errors (nearly 800 KB); none is kept, and each retry runs."""
+
+    class Numbers(Schema):
+        values = fields.List(fields.Int(), required=True)
+
+    memory = MemoryStore()
+    site = Site(idempotent=True, idempotency=Idempotency(memory))
+
+    @site.route("/numbers")
+    class NumbersResource(Resource):
+        input_schema = Numbers
+
+        def post(self, request: Request) -> dict[str, int]:
+            return {"count": len(request.validated["values"])}
+
+    client = Client(site)
+    body = b'{"values": [' + b",".join([b'"x"'] * 20_000) + b"]}"
+    sizes = []
+    headers = {"Content-Type": "application/json"}
+    for i in range(5):
+        response = client.post(
+            "/numbers", data=body, headers={**headers, "Idempotency-Key": f"k-{i}"}
+        )
+        assert response.status_code == 422
+        sizes.append(len(response.body))
+    assert min(sizes) > 10 * Idempotency().max_response_bytes
+    assert memory.bytes == 0 and len(memory) == 0
+    again = client.post("/numbers", data=body, headers={**headers, "Idempotency-Key": "k-0"})
+    assert again.status_code == 422 and "Idempotent-Replayed" not in again.headers
+    small = client.post("/numbers", json={"values": [1]}, headers={"Idempotency-Key": "ok"})
+    assert small.status_code == 200 and len(memory) == 1
