@@ -63,11 +63,13 @@ class CORS:
     browsers send none. ``"null"`` (sandboxed documents, ``file:`` pages) matches only when
     listed, except under a literal ``*``.
 
-    ``"*"`` allows every origin. Without credentials the site is public: every response carries
+    ``"*"`` allows every origin, and makes the site public: every response carries
     ``Access-Control-Allow-Origin: *``, even to requests without ``Origin``, so a cache never
     hands a browser a copy without it (the Fetch standard's advice), and no ``Vary: Origin`` is
-    needed; a literal ``*`` is readable by ``null`` origins too. With ``allow_credentials`` a
-    browser refuses ``*``, so the request's origin is echoed instead, any origin but ``null``.
+    needed; a literal ``*`` is readable by ``null`` origins too. ``"*"`` with
+    ``allow_credentials`` is refused (``ValueError``): browsers refuse ``*`` with credentials, and
+    echoing every origin instead would let any page read a signed-in user's data. List the origins
+    that may send credentials.
 
     The CORS-safelisted request headers a browser may still list in a preflight (``Accept``,
     ``Accept-Language``, ``Content-Language``) are always allowed, beside ``allow_headers``.
@@ -91,13 +93,17 @@ class CORS:
         if isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0:
             raise ValueError(f"max_age must be a number of seconds, not {max_age!r}")
         self.any_origin = "*" in origins
+        if self.any_origin and allow_credentials:
+            raise ValueError(
+                "CORS(['*'], allow_credentials=True) would let every site read responses with the"
+                " user's credentials; list the origins allowed to send them"
+            )
         self.origins = frozenset(_normalize_origin(o) for o in origins if o != "*")
         self.allow_credentials = allow_credentials
         self.max_age = max_age
         self.allow_headers = tuple(_header_names(allow_headers))
         self.expose_headers = tuple(_header_names(expose_headers))
         self._allowed_headers = frozenset(h.lower() for h in (*_SAFELISTED, *allow_headers))
-        self._wildcard = self.any_origin and not allow_credentials
         credentials = [("Access-Control-Allow-Credentials", "true")] if allow_credentials else []
         expose = [("Access-Control-Expose-Headers", ", ".join(self.expose_headers))]
         self._actual: Headers = [*credentials, *(expose if self.expose_headers else [])]
@@ -116,7 +122,7 @@ class CORS:
         if not origin:
             return False
         origin = origin.lower()
-        return origin in self.origins or self._wildcard or (self.any_origin and origin != "null")
+        return self.any_origin or origin in self.origins
 
     def preflight_headers(
         self, environ: Mapping[str, Any], allowed_methods: Sequence[str]
@@ -134,7 +140,7 @@ class CORS:
         if not self._allowed_headers.issuperset(requested):
             return [_PREFLIGHT_VARY]
         headers = [
-            ("Access-Control-Allow-Origin", "*" if self._wildcard else origin),
+            ("Access-Control-Allow-Origin", "*" if self.any_origin else origin),
             ("Access-Control-Allow-Methods", ", ".join(allowed_methods)),
         ]
         if requested:
@@ -147,7 +153,7 @@ class CORS:
         ``Vary: Origin`` comes with every answer that depends on ``Origin``, allowed or not, so
         a shared cache does not hand one origin's answer to another.
         """
-        if self._wildcard:
+        if self.any_origin:
             return list(self._wildcard_response)
         origin = environ.get("HTTP_ORIGIN")
         if not self.allows(origin):
