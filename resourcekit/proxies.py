@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .hosts import MAX_HOST_LENGTH, host_name
+
 __all__ = ["Origin", "TrustedProxies", "parse_forwarded"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -25,7 +27,6 @@ Hop = dict[str, str]
 _TCHARS = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _PAIR = re.compile(rf'[ \t]*({_TCHARS})=(?:"((?:[^"\\]|\\.)*)"|([^\s;,"]+))[ \t]*')
 _OBFUSCATED = re.compile(r"_[A-Za-z0-9._\-]+")
-_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._\-]+)(?::(\d{1,5}))?")
 _QUOTED_PAIR = re.compile(r"\\(.)")
 _PROTOS = frozenset({"http", "https"})
 
@@ -218,13 +219,7 @@ def _valid_proto(value: str | None) -> bool:
 
 def _valid_host(value: str | None) -> bool:
     """``host[:port]`` with a DNS name, IPv4 or bracketed IPv6 address, and nothing else."""
-    match = _HOST.fullmatch(value) if value and len(value) <= 261 else None
-    if not match:
-        return False
-    name, port = match[1], match[2]
-    if port is not None and int(port) > 65535:
-        return False
-    return not name.startswith("[") or isinstance(_address(name[1:-1]), ipaddress.IPv6Address)
+    return value is not None and len(value) <= MAX_HOST_LENGTH and host_name(value) is not None
 
 
 def _environ_host(environ: Mapping[str, Any], scheme: str) -> str:

@@ -137,14 +137,12 @@ class Request(webob.Request):
     def base_url(self) -> str:
         """Scheme, host and ``SCRIPT_NAME``: where the site is mounted, as the client sees it."""
         environ = self.environ
-        host, script_name = environ.get("HTTP_HOST"), environ.get("SCRIPT_NAME", "")
-        kept = len(host or "") + len(script_name) <= KEPT_LENGTH  # a long Host is built each time
-        return (_base_url if kept else _base_url.__wrapped__)(
+        return _base_url(  # the site has checked Host: a few hundred characters at most
             environ["wsgi.url_scheme"],
-            host,
+            environ.get("HTTP_HOST"),
             environ.get("SERVER_NAME"),
             environ.get("SERVER_PORT"),
-            script_name,
+            environ.get("SCRIPT_NAME", ""),
         )
 
     def _parse_body(self, schema: Any) -> Any:
@@ -198,7 +196,7 @@ def _base_url(
     scheme: str, host: str | None, server_name: str | None, port: str | None, script_name: str
 ) -> str:
     """webob's ``application_url`` for these values: a site is reached under few names, so
-    each is built once rather than on every ``url_for`` (long names are not kept)."""
+    each is built once rather than on every ``url_for``."""
     given = {"HTTP_HOST": host, "SERVER_NAME": server_name, "SERVER_PORT": port}
     environ = {k: v for k, v in given.items() if v is not None}
     environ.update({"wsgi.url_scheme": scheme, "SCRIPT_NAME": script_name})

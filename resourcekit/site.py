@@ -37,6 +37,8 @@ from .cors import CORS, is_preflight
 from .endpoint import Endpoint
 from .hooks import Pair
 from .hooks import resolve as resolve_hooks
+from .hosts import AllowedHosts
+from .hosts import check as check_host
 from .idempotency import BeginState, Idempotency, StoredResponse
 from .media import MediaHandler
 from .media.html import HTMLHandler
@@ -73,6 +75,8 @@ class Site:
     ``rate_limit`` and ``idempotent`` are defaults for resources that leave theirs as None;
     ``idempotency`` configures the key store. ``cors`` lists browser origins (or is a `CORS`);
     ``trusted_proxies`` lists the peers whose ``Forwarded``/``X-Forwarded-*`` are believed;
+    ``allowed_hosts`` lists the host names the site answers to (others get 400; see
+    `resourcekit.hosts`), and a ``Host`` that is not ``host[:port]`` is 400 regardless;
     ``hooks`` run around every request (see `resourcekit.hooks`). ``docs=True`` serves the
     OpenAPI document at ``/openapi.json`` and an interactive page at ``/docs``.
     """
@@ -94,6 +98,7 @@ class Site:
         idempotency: Idempotency | None = None,
         cors: CORS | Sequence[str] | None = None,
         trusted_proxies: TrustedProxies | Sequence[str] | None = None,
+        allowed_hosts: AllowedHosts | Sequence[str] | None = None,
         hooks: Sequence[Any] = (),
         docs: bool = False,
     ) -> None:
@@ -108,6 +113,7 @@ class Site:
         self.idempotency = idempotency or Idempotency()
         self.cors = CORS.coerce(cors)
         self.trusted_proxies = TrustedProxies.coerce(trusted_proxies)
+        self.allowed_hosts = AllowedHosts.coerce(allowed_hosts)
         self.hooks = resolve_hooks(hooks)
         self.negotiator = Negotiator(
             media if media is not None else (JSONHandler(), XMLHandler(), HTMLHandler())
@@ -201,6 +207,7 @@ class Site:
     def _handle(self, request: Request) -> Reply:
         """The reply, errors included, with the ``after`` hooks run around it."""
         try:
+            check_host(request.environ, self.allowed_hosts)  # before anything builds a link
             if self.hooks:
                 self._run_befores(request, self.hooks)
             reply = self._dispatch(request)

@@ -10,6 +10,8 @@ To run several processes behind a load balancer (README, "Deploying"): ``DATABAS
 over ``SAMPLE_DB``; ``REDIS_URL`` (``redis://host:6379/0``) keeps idempotency keys and
 rate-limit counters in Redis, shared by every process; ``SAMPLE_TRUSTED_PROXIES`` lists the load
 balancers' addresses (comma-separated) whose ``X-Forwarded-*`` headers are believed;
+``SAMPLE_ALLOWED_HOSTS`` the host names the API answers to (comma-separated, ``.example.com``
+for a domain and its subdomains; any valid host when unset);
 ``SAMPLE_IDEMPOTENCY_LOCK_TTL`` (seconds, default 60) is how long the key of a request that
 never finished (its process died) stays locked.
 
@@ -43,6 +45,12 @@ def _setting(name: str) -> str | None:
     return os.environ.get(name, "").strip() or None
 
 
+def _list_setting(name: str) -> list[str] | None:
+    """A comma-separated setting's items, or None when unset or empty."""
+    items = [item.strip() for item in (_setting(name) or "").split(",")]
+    return [item for item in items if item] or None
+
+
 def _shown_url(url: str) -> str:
     """The URL without its password, for the log."""
     parts = urlsplit(url)
@@ -63,7 +71,8 @@ def main() -> None:
     rate_limit = _setting("SAMPLE_RATE_LIMIT")
     redis_url = _setting("REDIS_URL")
     lock_ttl = _int_setting("SAMPLE_IDEMPOTENCY_LOCK_TTL", 60) or 60
-    proxies = [p.strip() for p in (_setting("SAMPLE_TRUSTED_PROXIES") or "").split(",")]
+    proxies = _list_setting("SAMPLE_TRUSTED_PROXIES")
+    allowed_hosts = _list_setting("SAMPLE_ALLOWED_HOSTS")
     shared = {}
     if redis_url is not None:
         try:
@@ -80,11 +89,13 @@ def main() -> None:
             database,
             api_token=token,
             rate_limit=rate_limit,
-            trusted_proxies=[p for p in proxies if p] or None,
+            trusted_proxies=proxies,
+            allowed_hosts=allowed_hosts,
             **shared,
         )
-    except ValueError as exc:  # a malformed SAMPLE_RATE_LIMIT or SAMPLE_TRUSTED_PROXIES
-        raise SystemExit(f"SAMPLE_RATE_LIMIT or SAMPLE_TRUSTED_PROXIES: {exc}") from None
+    except ValueError as exc:  # a malformed SAMPLE_RATE_LIMIT, _TRUSTED_PROXIES or _ALLOWED_HOSTS
+        settings = "SAMPLE_RATE_LIMIT, SAMPLE_TRUSTED_PROXIES or SAMPLE_ALLOWED_HOSTS"
+        raise SystemExit(f"{settings}: {exc}") from None
     except Exception as exc:  # the database cannot be opened: say so without a traceback
         raise SystemExit(f"cannot open the database {_shown_url(database)}: {exc}") from None
     shown_host = f"[{host}]" if ":" in host else host

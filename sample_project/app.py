@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from resourcekit import Created, Page, Resource, Site, auth, errors
+from resourcekit.hosts import AllowedHosts
 from resourcekit.idempotency import Idempotency, IdempotencyStore
 from resourcekit.proxies import TrustedProxies
 from resourcekit.ratelimit import RateLimit, RateLimitStore
@@ -234,6 +235,7 @@ def create_site(
     idempotency_store: IdempotencyStore | None = None,
     rate_limit_store: RateLimitStore | None = None,
     trusted_proxies: TrustedProxies | Sequence[str] | None = None,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> WeatherSite:
     """The weather-station API as a WSGI application, storing its data at ``db_path``.
 
@@ -243,15 +245,18 @@ def create_site(
     limits each client address. ``idempotency_store`` and ``rate_limit_store`` replace the
     in-memory stores of idempotency keys and rate-limit counters: several processes serving one
     database must share them (`sample_project.stores.redis_stores`). ``trusted_proxies`` lists the
-    load balancers whose ``X-Forwarded-*``/``Forwarded`` headers are believed. The database and
+    load balancers whose ``X-Forwarded-*``/``Forwarded`` headers are believed; ``allowed_hosts``
+    the host names the API answers to (any valid host when None). The database and
     its tables are created on first use; ``site.close()`` closes its connections.
     """
     limit = RateLimit(rate_limit, store=rate_limit_store) if rate_limit else None  # a bad rate
     proxies = TrustedProxies.coerce(trusted_proxies)  # or address fails before the store opens
+    hosts = AllowedHosts.coerce(allowed_hosts)
     store = open_store(db_path)
     site = WeatherSite(store, api_token or secrets.token_urlsafe(24), None)
     site.rate_limit = limit  # before the routes are added: each takes the site's limit
     site.trusted_proxies = proxies
+    site.allowed_hosts = hosts
     if idempotency_store is not None:
         site.idempotency = Idempotency(idempotency_store)
     site.add("/", Root)

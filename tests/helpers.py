@@ -203,10 +203,11 @@ def http_request(
     url = urlsplit(base_url)
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
     try:
-        connection.putrequest(method, path, skip_accept_encoding=True)
+        given = {name.lower() for name in headers or {}}
+        connection.putrequest(method, path, skip_host="host" in given, skip_accept_encoding=True)
         for name, value in (headers or {}).items():
             connection.putheader(name, value)
-        if body is not None and not any(k.lower() == "content-length" for k in headers or {}):
+        if body is not None and "content-length" not in given:
             connection.putheader("Content-Length", str(len(body)))
         connection.endheaders(body)
         response = connection.getresponse()

@@ -277,6 +277,32 @@ def test_a_malformed_rate_limit_exits_with_a_clear_message(tmp_path, rate) -> No
     assert "serving" not in finished.stdout
 
 
+def test_the_entry_point_answers_its_allowed_hosts_only(tmp_path) -> None:
+    hosts = "weather.example.com, .example.org"
+    with sample_process(tmp_path, SAMPLE_API_TOKEN=TOKEN, SAMPLE_ALLOWED_HOSTS=hosts) as (
+        base_url, _,
+    ):
+        for host in ["weather.example.com", "api.example.org:8443"]:
+            created = send(base_url, "POST", "/stations", STATION, Host=host, **AUTH)
+            assert created.status_code == 201, created.body
+            assert created.headers["Location"].startswith(f"http://{host}/stations/")
+        refused = send(base_url, "POST", "/stations", STATION, Host="evil.example", **AUTH)
+        assert problem(refused, 400)["detail"] == "this server does not answer to that Host"
+        assert len(send(base_url, "GET", "/stations", Host="weather.example.com").json) == 2
+
+
+def test_malformed_allowed_hosts_exit_with_a_clear_message(tmp_path) -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "sample_project"],
+        cwd=tmp_path,
+        env=sample_env(tmp_path, PORT=str(free_port()), SAMPLE_ALLOWED_HOSTS="https://x.example"),
+        capture_output=True, text=True, timeout=30, check=False,
+    )
+    assert finished.returncode != 0
+    assert "SAMPLE_ALLOWED_HOSTS" in finished.stderr and "'https://x.example'" in finished.stderr
+    assert "Traceback" not in finished.stderr
+
+
 # -- behind a trusted proxy ---------------------------------------------------------------------
 
 
