@@ -2,6 +2,7 @@
 
 from . import auth, errors, ratelimit
 from .cors import CORS
+from .errors import ConfigurationError
 from .hooks import Hook
 from .idempotency import Idempotency
 from .pagination import Page
@@ -16,6 +17,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CORS",
+    "ConfigurationError",
     "Created",
     "Hook",
     "Idempotency",

@@ -38,6 +38,7 @@ __all__ = [
     "authenticated",
     "authenticated_or_read_only",
     "check_permissions",
+    "identity_key",
     "passwords",
     "tokens",
 ]
@@ -290,3 +291,29 @@ def authenticated(request: Request, resource: Resource) -> bool:
 def authenticated_or_read_only(request: Request, resource: Resource) -> bool:
     """Anyone may read (``GET``, ``HEAD``, ``OPTIONS``); writing needs an identity."""
     return request.method in _READ_ONLY or authenticated(request, resource)
+
+
+def identity_key(identity: Any) -> str:
+    """A stable text naming ``identity``, which scopes idempotency keys (and whatever else must
+    tell clients apart across requests and processes).
+
+    Strings and numbers name themselves; an object names itself by its ``identity_key``
+    attribute, else its ``id``, else its own ``__repr__`` (a dataclass's, a named tuple's). An
+    object with none of these would be named by its memory address, which changes every
+    request: that is a `resourcekit.errors.ConfigurationError`, not a silent mismatch.
+    """
+    if identity is None:
+        return "-"
+    if isinstance(identity, str | int):
+        return f"{type(identity).__name__}:{identity}"
+    kind = type(identity).__qualname__
+    for name in ("identity_key", "id"):
+        value = getattr(identity, name, None)
+        if isinstance(value, str | int):
+            return f"{kind}.{name}:{value}"
+    if type(identity).__repr__ is object.__repr__:
+        raise errors.ConfigurationError(
+            f"identity {kind} has no stable key: give it an identity_key or id attribute"
+            " (str or int), or a __repr__ of its own"
+        )
+    return f"{kind}:{identity!r}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from marshmallow import Schema
 
 from . import hooks
-from .methods import HANDLER_METHODS, KNOWN_METHODS
+from .declarations import check_resource
+from .errors import ConfigurationError
+from .methods import HANDLER_METHODS
 from .resource import Authentication, Resource
 from .schemas import resolve
 
@@ -44,6 +46,8 @@ class Endpoint:
     rate_limit: RateLimit | None
     idempotent: bool
     hooks: tuple[Pair, ...]
+    vary_headers: tuple[tuple[str, str], ...]
+    """``Vary`` for each representation and its 304s: the request headers it depends on."""
 
     @cached_property
     def allow(self) -> str:
@@ -75,23 +79,30 @@ class Endpoint:
         authentication: Authentication | None = None,
         rate_limit: RateLimit | None = None,
         idempotent: bool = False,
+        fields: Collection[str] = (),
     ) -> Endpoint:
-        """The plan for a resource class (instantiated without arguments) or a ready instance.
+        """The plan for a resource class (instantiated without arguments) or a ready instance
+        bound to a template with ``fields``; a wrong declaration is a `ConfigurationError`.
 
         The keyword arguments are the site's defaults, for what the resource leaves as None.
         """
         if isinstance(resource, type) and issubclass(resource, Resource):
             resource = resource()
         if not isinstance(resource, Resource):
-            raise TypeError(f"{resource!r} is neither a Resource subclass nor an instance of one")
+            raise ConfigurationError(
+                f"{resource!r} is neither a Resource subclass nor an instance of one"
+            )
         resource_class = type(resource)
+        check_resource(resource, fields)
         handlers = {
             name.upper(): getattr(resource, name)
             for name in HANDLER_METHODS
             if callable(getattr(resource, name, None))
         }
         if not handlers:
-            raise TypeError(f"{resource_class.__name__} defines none of {HANDLER_METHODS}")
+            raise ConfigurationError(
+                f"{resource_class.__name__} defines none of {', '.join(HANDLER_METHODS)}"
+            )
         if "GET" in handlers:
             handlers["HEAD"] = handlers["GET"]
         schema = resource_class.schema
@@ -113,6 +124,7 @@ class Endpoint:
             rate_limit=_own_or(resource_class.rate_limit, rate_limit),
             idempotent=_own_or(resource_class.idempotent, idempotent),
             hooks=hooks.resolve(resource_class.hooks),
+            vary_headers=(("Vary", ", ".join(resource_class.vary)),) if resource_class.vary else (),
         )
 
 
@@ -129,9 +141,6 @@ def _by_method(
         return {}
     if not isinstance(authentication, Mapping):
         return {method: tuple(authentication) for method in handlers}
-    unknown = set(authentication) - {m.lower() for m in KNOWN_METHODS} - {"*"}
-    if unknown:
-        raise TypeError(f"authentication names unknown methods: {sorted(unknown)}")
     rest = tuple(authentication.get("*", ()))
     chosen = {m: tuple(authentication.get(m.lower(), rest)) for m in handlers}
     if "GET" in chosen and "head" not in authentication:

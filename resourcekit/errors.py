@@ -13,7 +13,9 @@ from typing import Any
 
 __all__ = [
     "BadRequest",
+    "ConfigurationError",
     "Conflict",
+    "ContentTooLarge",
     "Forbidden",
     "Gone",
     "HTTPError",
@@ -31,6 +33,14 @@ __all__ = [
     "UnsupportedMediaType",
     "flatten_messages",
 ]
+
+
+class ConfigurationError(TypeError, ValueError):
+    """A site or resource declared wrongly, raised when it is registered, never per request.
+
+    The message names the resource and the attribute. It is a `TypeError` and a `ValueError`,
+    as the checks it replaces raised either.
+    """
 
 
 class HTTPError(Exception):
@@ -131,8 +141,14 @@ class PreconditionFailed(_StatusError):
     status = 412
 
 
-class PayloadTooLarge(_StatusError):
+class ContentTooLarge(_StatusError):
+    """413, RFC 9110's Content Too Large."""
+
     status = 413
+
+
+PayloadTooLarge = ContentTooLarge
+"""The name RFC 7231 gave 413, kept for code written against it."""
 
 
 class UnsupportedMediaType(_StatusError):

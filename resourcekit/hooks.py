@@ -19,11 +19,10 @@ problem response); the ``after`` of hooks that ran before it still run. Per-requ
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .reply import Reply
-    from .request import Request
+from .reply import Reply
+from .request import Request
 
 __all__ = ["Hook", "Pair", "resolve"]
 
@@ -38,7 +37,7 @@ class Hook:
         """Runs once the reply is final; may change ``reply.status``, ``headers`` or ``body``."""
 
 
-Pair = tuple["Callable[[Request], None] | None", "Callable[[Request, Reply], None] | None"]
+Pair = tuple[Callable[[Request], None] | None, Callable[[Request, Reply], None] | None]
 
 
 def resolve(hooks: Sequence[Any]) -> tuple[Pair, ...]:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import webob
+import webob.request
 
 from . import errors
 from .negotiation import KEPT_LENGTH
@@ -23,28 +24,27 @@ __all__ = ["Request"]
 _UNSET: Any = object()
 
 
-class Request(webob.Request):
-    """A ``webob.Request`` that knows its site and route.
+class Request(webob.request.BaseRequest):
+    """A webob request that knows its site and route.
 
     ``validated`` and ``query`` are computed on first use, so a handler that never reads the body
-    never pays for parsing it.
+    never pays for parsing it. What the site learns while answering (rate-limit headers, hooks
+    due, how the reply is sent) is kept by the site, not here.
     """
 
-    __setattr__ = object.__setattr__  # plain attributes: webob's would file them in environ
-
     _site: Site
-    _endpoint: Endpoint | None = None
+    endpoint: Endpoint | None = None
+    """The route's dispatch plan (schemas, handlers), once the request is routed; None before."""
     _validated: Any = _UNSET
     _query: Any = _UNSET
     _body: bytes | None = None
     _memo: dict[Any, Any] | None = None
     _context: types.SimpleNamespace | None = None
-    _late_headers: list[tuple[str, str]] | None = None  # sent with any reply (rate limits)
-    _afters: list[Callable[..., None]] | None = None  # the after hooks to run, in order
-    _preflight = False  # answered as a CORS preflight
-    _passthrough = False  # the handler returned a webob.Response: sent as it is
     identity: Any = None
-    """Who is calling, as the authenticator's ``verify`` returned it; None if anonymous."""
+    """Who is calling, as the authenticator's ``verify`` returned it; None if anonymous.
+
+    Idempotency keys are scoped by it (`resourcekit.auth.identity_key`): make it a string or
+    number, or an object with a stable ``identity_key`` attribute, ``id``, or ``__repr__``."""
     idempotency_key: str | None = None
     """For a ``POST``/``PATCH`` with an ``Idempotency-Key``: the key, scoped to the client and
     resource. Write it with the data, in the same transaction (a unique column), and a request
@@ -77,7 +77,7 @@ class Request(webob.Request):
         (media type not understood) or 422 (rejected by the schema, with every field's messages).
         """
         if self._validated is _UNSET:
-            endpoint = self._endpoint
+            endpoint = self.endpoint
             schema = endpoint.input_schema if endpoint else None
             data = self._parse_body(schema)
             self._validated = load_body(schema, data, partial=self.method == "PATCH")
@@ -90,7 +90,7 @@ class Request(webob.Request):
         Without a query schema: a dict of the parameters, a list where one is repeated.
         """
         if self._query is _UNSET:
-            endpoint = self._endpoint
+            endpoint = self.endpoint
             schema = endpoint.query_schema if endpoint else None
             query_string = self.environ.get("QUERY_STRING", "")
             self._query = load_query(schema, query_string, lambda: self.query_params)
@@ -118,8 +118,8 @@ class Request(webob.Request):
 
     def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
         """``compute()`` once per request and key: what ``Resource.etag`` loads, the handler
-        reuses. The site clears it after a successful ``PUT``/``PATCH``, before it asks the
-        resource for its new validators.
+        reuses. The site forgets it after a successful write, before it asks for the new
+        validators (`forget_memo`).
         """
         memo = self._memo
         if memo is None:
@@ -128,6 +128,10 @@ class Request(webob.Request):
         if value is _UNSET:
             value = memo[key] = compute()
         return value
+
+    def forget_memo(self) -> None:
+        """Drop what `memo` computed: the state it was loaded from has changed."""
+        self._memo = None
 
     def url_for(self, target: type | str, /, **fields: Any) -> str:
         """The absolute URL of a resource, as this request's client reaches the site."""

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
+from .auth import Authenticator, Permission
+from .ratelimit import RateLimit
+from .request import Request
 from .schemas import SchemaLike
 
-if TYPE_CHECKING:
-    from .auth import Authenticator, Permission
-    from .ratelimit import RateLimit
-    from .request import Request
-
-Authentication = Sequence["Authenticator"] | Mapping[str, Sequence["Authenticator"]]
+Authentication = Sequence[Authenticator] | Mapping[str, Sequence[Authenticator]]
 """Authenticators for every method, or by method name (``"get"``, ``"*"`` for the others)."""
 
 __all__ = ["Resource"]
@@ -40,6 +38,9 @@ class Resource:
     query_schema: ClassVar[SchemaLike] = None
     """Loads the query string into ``request.query``."""
 
+    vary: ClassVar[Sequence[str]] = ("Accept",)
+    """The request headers a representation depends on, sent as ``Vary`` with it and its 304s.
+    ``()`` for a resource that answers the same whatever ``Accept`` says (a fixed document)."""
     cache_control: ClassVar[str | None] = None
     """``Cache-Control`` for successful ``GET``/``HEAD`` answers, e.g. ``"public, max-age=60"``."""
     require_preconditions: ClassVar[bool] = False

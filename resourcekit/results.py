@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .request import Request
+from .request import Request
 
 __all__ = ["Created", "Result"]
 
@@ -32,6 +31,8 @@ class Result:
     ) -> None:
         self.obj = obj
         if status is not None:
+            if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+                raise TypeError(f"status must be an int from 100 to 599, not {status!r}")
             self.status = status
         if headers is None:
             self.headers: list[tuple[str, str]] = []
@@ -45,10 +46,20 @@ class Result:
 
 
 class Created(Result):
-    """201 Created, with ``Location`` naming the new resource (``request.url_for(...)``)."""
+    """201 Created, with ``Location`` naming the new resource (``request.url_for(...)``).
+
+    ``location=None`` sends no ``Location``: the new resource is the request's own URL (a
+    ``PUT`` that created it). The site adds the new resource's ``ETag`` and ``Last-Modified``
+    when ``Location`` names one of its resources that has validators.
+    """
 
     status = 201
 
-    def __init__(self, obj: Any = None, *, location: str, headers: Headers | None = None) -> None:
+    def __init__(
+        self, obj: Any = None, *, location: str | None, headers: Headers | None = None
+    ) -> None:
         super().__init__(obj, headers=headers)
-        self.headers.append(("Location", location))
+        if location is not None:
+            if not isinstance(location, str):
+                raise TypeError(f"location must be a URL string or None, not {location!r}")
+            self.headers.append(("Location", location))

@@ -24,17 +24,20 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from email.utils import formatdate
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Union
 from urllib.parse import unquote, urlsplit
 
 import webob
 import webob.exc
 
 from . import errors
-from .auth import authenticate, check_permissions
-from .conditional import Preconditions, auto_etag, has_conditions
+from .auth import authenticate, check_permissions, identity_key
+from .conditional import Preconditions, Validators, auto_etag, has_conditions
 from .cors import CORS, is_preflight
+from .declarations import check_authentication, check_rate_limit
 from .endpoint import Endpoint
+from .errors import ConfigurationError
+from .exchange import Exchange, Target
 from .hooks import Pair
 from .hooks import resolve as resolve_hooks
 from .hosts import AllowedHosts
@@ -45,14 +48,14 @@ from .media.html import HTMLHandler
 from .media.json import JSONHandler
 from .media.xml import XMLHandler
 from .methods import IDEMPOTENCY_KEYED, KNOWN_METHODS, SAFE_METHODS
-from .negotiation import Choice, Negotiator
+from .negotiation import Negotiator
 from .proxies import TrustedProxies
 from .ratelimit import RateLimit
 from .reply import Reply
 from .request import LimitedInput, Request, too_large
 from .resource import Authentication, Resource
 from .results import Result
-from .routing import Route, RouteError, Router
+from .routing import Route, RouteError, Router, parse_template
 
 __all__ = ["Site"]
 
@@ -61,9 +64,14 @@ logger = logging.getLogger("resourcekit")
 R = TypeVar("R", bound=type[Resource])
 
 _MINIMAL_STATUS = {200: 204}  # Prefer: return=minimal; other statuses keep theirs, bodiless
-_NOSNIFF = "X-Content-Type-Options"
-_SENT_WITH_EVERY_REPLY = ((_NOSNIFF, "nosniff"),)
+_SENT_WITH_EVERY_REPLY = (("X-Content-Type-Options", "nosniff"),)
 """A body is read as its ``Content-Type`` says, never sniffed (a JSON string as a script)."""
+_SET_WHEN_SENT = frozenset({"X-Content-Type-Options", "Content-Length", "Date"})
+_BODILESS = frozenset({204, 304})
+ErrorAnswer = Union["errors.HTTPError", Reply, webob.Response]
+"""What an error handler returns (`Site.add_error_handler`)."""
+StartResponse = Callable[..., Any]
+E = TypeVar("E", bound=Exception)
 
 
 class Site:
@@ -102,6 +110,8 @@ class Site:
         hooks: Sequence[Any] = (),
         docs: bool = False,
     ) -> None:
+        check_authentication("Site.authentication", authentication)
+        check_rate_limit("Site.rate_limit", rate_limit)
         self.title = title
         self.version = version
         self.description = description
@@ -114,6 +124,8 @@ class Site:
         self.cors = CORS.coerce(cors)
         self.trusted_proxies = TrustedProxies.coerce(trusted_proxies)
         self.allowed_hosts = AllowedHosts.coerce(allowed_hosts)
+        self._error_handlers: dict[type[Exception], Callable[..., ErrorAnswer]] = {}
+        self._error_handler_of: dict[type[Exception], Callable[..., ErrorAnswer] | None] = {}
         self.hooks = resolve_hooks(hooks)
         self.negotiator = Negotiator(
             media if media is not None else (JSONHandler(), XMLHandler(), HTMLHandler())
@@ -162,6 +174,7 @@ class Site:
             authentication=self.authentication,
             rate_limit=self.rate_limit,
             idempotent=self.idempotent,
+            fields=[s.name for s in parse_template(template) if s.name],
         )
         route = self.router.add(template, name, endpoint)
         self._by_name[name] = route
@@ -187,51 +200,55 @@ class Site:
 
     # -- serving ------------------------------------------------------------------------------
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
         if self.trusted_proxies is not None:
             _believe_proxies(environ, self.trusted_proxies)
         if "CONTENT_LENGTH" not in environ and environ.get("wsgi.input_terminated"):
             environ["wsgi.input"] = LimitedInput(environ["wsgi.input"], self.max_body_size)
-        request = self._request_class(environ)
-        reply = self._handle(request)
+        exchange = Exchange(self._request_class(environ))
+        return self._send(exchange, self._handle(exchange), start_response)
+
+    def _send(self, exchange: Exchange, reply: Reply, start_response: StartResponse) -> list[bytes]:
+        """The one place a reply is finished, whatever made it: the headers every reply
+        carries, and a ``Content-Length`` that is the body's (none, and no body, on ``204``
+        and ``304``, RFC 9110 sections 8.6 and 15.4.5); a ``HEAD`` sends the length only."""
         headers = reply.headers
-        if request._late_headers:
-            headers.extend(request._late_headers)
-        if self.cors is not None and not request._preflight:
-            headers.extend(self.cors.response_headers(environ))
+        if exchange.headers:
+            headers += exchange.headers
+        environ = exchange.request.environ
+        if self.cors is not None and not exchange.preflight:
+            headers += self.cors.response_headers(environ)
         headers += _SENT_WITH_EVERY_REPLY
         headers.append(("Date", _now()))
-        start_response(errors.STATUS_LINES.get(reply.status) or f"{reply.status} Unknown", headers)
-        return [] if environ["REQUEST_METHOD"] == "HEAD" else [reply.body]
+        status, body = reply.status, reply.body
+        if status in _BODILESS:
+            body = b""
+        else:
+            headers.append(("Content-Length", str(len(body))))
+        start_response(errors.STATUS_LINES.get(status) or f"{status} Unknown", headers)
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
-    def _handle(self, request: Request) -> Reply:
+    def _handle(self, exchange: Exchange) -> Reply:
         """The reply, errors included, with the ``after`` hooks run around it."""
+        request = exchange.request
         try:
             check_host(request.environ, self.allowed_hosts)  # before anything builds a link
             if self.hooks:
-                self._run_befores(request, self.hooks)
-            reply = self._dispatch(request)
+                _run_befores(exchange, self.hooks)
+            reply = self._dispatch(exchange)
         except Exception as exc:
             reply = self._error(request, exc)
-        if request._afters:
-            for after in reversed(request._afters):
-                try:
-                    after(request, reply)
-                except Exception as exc:
-                    reply = self._error(request, exc)
+        for after in reversed(exchange.afters):
+            try:
+                after(request, reply)
+            except Exception as exc:
+                reply = self._error(request, exc)
         return reply
 
-    @staticmethod
-    def _run_befores(request: Request, pairs: tuple[Pair, ...]) -> None:
-        if request._afters is None:
-            request._afters = []
-        for before, after in pairs:
-            if before is not None:
-                before(request)
-            if after is not None:
-                request._afters.append(after)
-
-    def _dispatch(self, request: Request) -> Reply:
+    def _dispatch(self, exchange: Exchange) -> Reply:
+        request = exchange.request
         environ = request.environ
         method = environ["REQUEST_METHOD"]
         if method not in KNOWN_METHODS:
@@ -240,73 +257,82 @@ class Site:
         if match is None:
             raise errors.NotFound("no resource at this address")
         route, params = match
-        endpoint = route.target
-        request._endpoint = endpoint
+        endpoint = request.endpoint = route.target
         handler = endpoint.handlers.get(method)
         if handler is None:
             if method == "OPTIONS":
-                return self._options(request, endpoint)
+                return self._options(exchange, endpoint)
             raise errors.MethodNotAllowed(
                 f"{route.template} does not support {method}", allow=endpoint.allowed
             )
         if "CONTENT_LENGTH" in environ:
             self._check_declared_length(request)
         if method in endpoint.guarded:
-            self._guard(request, endpoint, method)
+            self._guard(exchange, endpoint, method)
         choice = self.negotiator.select(environ.get("HTTP_ACCEPT"))
         if choice is None:
-            return self._unacceptable(request, handler, params)
-        # `before` has work only with validators to load, or a write to require or evaluate
+            return self._unacceptable(exchange, endpoint, handler, params)
+        target = Target(endpoint, handler, params, choice)
+        # preconditions have work only with validators to load, or a write to require or check
         conditional = endpoint.has_validators or (
             method not in SAFE_METHODS
             and (endpoint.require_preconditions or has_conditions(environ))
         )
         if endpoint.idempotent and method in IDEMPOTENCY_KEYED:
-            scope = f"{request.identity!r} {method} {request.path}"  # no client meets another's
+            scope = f"{identity_key(request.identity)} {method} {request.path}"  # per client
             key = self.idempotency.key_for(request, scope)
             if key is not None:
-                return self._once(request, key, conditional, endpoint, choice, handler, params)
+                return self._once(exchange, target, key, conditional)
         validators = None
         if conditional:
             validators, stop = self.preconditions.before(request, endpoint, params, choice[0])
             if stop is not None:
                 etag = self.preconditions.tag(validators, choice[0])
-                return self._not_modified(endpoint, validators, etag)
-        return self._run(request, endpoint, choice, handler, params, validators)
+                return _not_modified(endpoint, validators, etag, endpoint.vary_headers)
+        return self._run(exchange, target, validators)
 
-    def _run(
-        self,
-        request: Request,
-        endpoint: Endpoint,
-        choice: Choice,
-        handler: Callable[..., Any],
-        params: dict[str, Any],
-        validators: Any,
-    ) -> Reply:
+    def _run(self, exchange: Exchange, target: Target, validators: Validators | None) -> Reply:
         """The resource's ``before`` hooks, the handler, its result represented and finished."""
+        request, endpoint = exchange.request, target.endpoint
         if endpoint.hooks:
-            self._run_befores(request, endpoint.hooks)
-        reply = self._represent(request, endpoint, choice, handler(request, **params))
-        return self._finish(request, endpoint, choice, params, validators, reply)
+            _run_befores(exchange, endpoint.hooks)
+        result = target.handler(request, **target.params)
+        if isinstance(result, webob.Response):
+            exchange.passthrough = True
+            return _from_webob(result)
+        reply = self._represent(request, target, result)
+        if not 200 <= reply.status < 300:
+            return reply
+        return self._finish(request, target, validators, reply)
 
-    def _options(self, request: Request, endpoint: Endpoint) -> Reply:
+    def _options(self, exchange: Exchange, endpoint: Endpoint) -> Reply:
         """``Allow``, and the CORS preflight answer where the request is one."""
         headers = [("Allow", endpoint.allow)]
-        if self.cors is not None and is_preflight(request.environ):
-            request._preflight = True
-            headers += self.cors.preflight_headers(request.environ, endpoint.allowed)
+        environ = exchange.request.environ
+        if self.cors is not None and is_preflight(environ):
+            exchange.preflight = True
+            headers += self.cors.preflight_headers(environ, endpoint.allowed)
         return Reply(204, headers)
 
     def _unacceptable(
-        self, request: Request, handler: Callable[..., Any], params: dict[str, Any]
+        self,
+        exchange: Exchange,
+        endpoint: Endpoint,
+        handler: Callable[..., Any],
+        params: dict[str, Any],
     ) -> Reply:
         """406, unless a safe handler answers with a ``webob.Response`` of its own media type.
 
-        An unsafe handler never runs when its answer cannot be represented.
+        The handler runs as always, after the resource's ``before`` hooks; an unsafe handler
+        never runs when its answer cannot be represented.
         """
+        request = exchange.request
         if request.method in SAFE_METHODS:
+            if endpoint.hooks:
+                _run_befores(exchange, endpoint.hooks)
             result = handler(request, **params)
             if isinstance(result, webob.Response):
+                exchange.passthrough = True
                 return _from_webob(result)
         raise errors.NotAcceptable(
             "none of the media types this resource has is acceptable",
@@ -318,15 +344,16 @@ class Site:
         if length and length > self.max_body_size:
             raise too_large(self.max_body_size)
 
-    def _guard(self, request: Request, endpoint: Endpoint, method: str) -> None:
+    def _guard(self, exchange: Exchange, endpoint: Endpoint, method: str) -> None:
         """Rate limit, authentication, permissions.
 
         A permission that fails for an anonymous client is 401 with the challenges, not 403:
         credentials might change the answer (RFC 9110 section 15.5.2). Credentials sent for a
         method that does not ask for them are read then, and the permissions asked again.
         """
+        request = exchange.request
         if endpoint.rate_limit is not None:
-            request._late_headers = endpoint.rate_limit.check(request)
+            exchange.headers += endpoint.rate_limit.check(request)
         authenticators = endpoint.authenticators.get(method)
         if authenticators:
             request.identity = authenticate(request, authenticators)
@@ -340,16 +367,7 @@ class Site:
                 request.identity = authenticate(request, every)  # 401 with every challenge
                 check_permissions(request, endpoint.resource, endpoint.permissions)
 
-    def _once(
-        self,
-        request: Request,
-        key: str,
-        conditional: bool,
-        endpoint: Endpoint,
-        choice: Choice,
-        handler: Callable[..., Any],
-        params: dict[str, Any],
-    ) -> Reply:
+    def _once(self, exchange: Exchange, target: Target, key: str, conditional: bool) -> Reply:
         """Run a ``POST``/``PATCH`` with an ``Idempotency-Key`` once; replay it for repeats.
 
         The key is looked up before the preconditions are evaluated: a conditional write that
@@ -357,72 +375,93 @@ class Site:
         refused with 412. Preconditions that fail free the key, as nothing ran. Only a complete
         reply is kept: an exception or a 5xx frees the key for a retry.
         """
+        request = exchange.request
         idempotency = self.idempotency
         begin = idempotency.begin(key, idempotency.fingerprint(request))
-        if begin.state is BeginState.REPLAY:
+        if begin.state is BeginState.REPLAY and begin.response is not None:
             stored = idempotency.replayed(begin.response)
-            return Reply(stored.status, list(stored.headers), stored.body)
-        validators = None
-        if conditional:  # a write: 412 or 428 is raised, never a 304 returned
-            try:
-                validators, _ = self.preconditions.before(request, endpoint, params, choice[0])
-            except BaseException:
-                idempotency.release(key, begin)
-                raise
+            headers = [h for h in stored.headers if h[0] not in _SET_WHEN_SENT]  # older stores
+            return Reply(stored.status, headers, stored.body)
+        try:
+            validators = None
+            if conditional:  # a write: 412 or 428 is raised, never a 304 returned
+                validators, _ = self.preconditions.before(
+                    request, target.endpoint, target.params, target.choice[0]
+                )
+        except BaseException:
+            idempotency.release(key, begin)
+            raise
         request.idempotency_key = key
         try:
-            reply = self._run(request, endpoint, choice, handler, params, validators)
+            reply = self._run(exchange, target, validators)
         except errors.HTTPError as error:
             reply = self._error(request, error)
         except BaseException:
             idempotency.release(key, begin)
             raise
-        idempotency.complete(key, begin, StoredResponse(reply.status, reply.headers, reply.body))
+        stored = StoredResponse(reply.status, tuple(reply.headers), reply.body)
+        idempotency.complete(key, begin, stored)
         return reply
 
     def _finish(
-        self,
-        request: Request,
-        endpoint: Endpoint,
-        choice: Choice,
-        params: dict[str, Any],
-        validators: Any,
-        reply: Reply,
+        self, request: Request, target: Target, validators: Validators | None, reply: Reply
     ) -> Reply:
-        """Validators and caching headers on a success; ``Prefer: return=minimal``."""
-        if not 200 <= reply.status < 300 or request._passthrough:
-            return reply
+        """A success's validators and caching headers; ``Prefer: return=minimal``.
+
+        ``PUT`` and ``PATCH`` send the resource's new validators, a ``201`` those of the
+        resource it created, so a client's next conditional request needs no ``GET`` first.
+        """
         method = request.environ["REQUEST_METHOD"]
         if method in SAFE_METHODS:
-            return self._cacheable(request, endpoint, choice, validators, reply)
+            return self._cacheable(request, target, validators, reply)
+        endpoint, media_handler = target.endpoint, target.choice[0]
         if method in ("PUT", "PATCH") and endpoint.has_validators:
-            request._memo = None  # the handler changed the state: load it afresh
-            fresh = self.preconditions.validators(request, endpoint, params)
-            reply.headers += fresh.headers(self.preconditions.tag(fresh, choice[0]))
+            request.forget_memo()  # the handler changed the state: load it afresh
+            fresh = self.preconditions.validators(request, endpoint, target.params)
+            reply.headers += fresh.headers(self.preconditions.tag(fresh, media_handler))
+        elif reply.status == 201:
+            reply.headers += self._created_validators(request, reply, media_handler)
         if method != "DELETE" and _prefers_minimal(request.environ):
             reply.status = _MINIMAL_STATUS.get(reply.status, reply.status)
-            reply.headers = [
-                (k, v) for k, v in reply.headers if k not in ("Content-Type", "Content-Length")
-            ]
-            if reply.status != 204:
-                reply.headers.append(("Content-Length", "0"))
+            reply.headers = [(k, v) for k, v in reply.headers if k != "Content-Type"]
             reply.headers.append(("Preference-Applied", "return=minimal"))
             reply.body = b""
         return reply
 
+    def _created_validators(
+        self, request: Request, reply: Reply, media_handler: MediaHandler
+    ) -> list[tuple[str, str]]:
+        """``ETag``/``Last-Modified`` of the resource a ``201``'s ``Location`` names, when it is
+        one of this site's and has validators; none otherwise."""
+        location = reply.header("Location")
+        if location is None:
+            return []
+        path = urlsplit(location).path
+        root = request.environ.get("SCRIPT_NAME", "")
+        if not path.startswith(root):
+            return []
+        match = self.router.match(unquote(path[len(root) :]) or "/", None)
+        if match is None or not match[0].target.has_validators:
+            return []
+        request.forget_memo()  # what the handler loaded is the collection's, not the item's
+        created = self.preconditions.validators(request, match[0].target, match[1])
+        return created.headers(self.preconditions.tag(created, media_handler))
+
     def _cacheable(
-        self, request: Request, endpoint: Endpoint, choice: Choice, validators: Any, reply: Reply
+        self, request: Request, target: Target, validators: Validators | None, reply: Reply
     ) -> Reply:
         """Validators and ``Cache-Control`` for a successful ``GET``/``HEAD``; 304 where the
         body's own tag now matches ``If-None-Match``."""
+        endpoint = target.endpoint
         if reply.status == 200:
-            etag = self.preconditions.tag(validators, choice[0])
+            etag = self.preconditions.tag(validators, target.choice[0])
             if etag is None:
                 etag = auto_etag(reply.body)
                 if has_conditions(request.environ):  # checked only now: the tag is the body's
                     validators = self.preconditions.for_body(validators, etag)
                     if self.preconditions.not_modified(request, validators):
-                        return self._not_modified(endpoint, validators, etag)
+                        vary = [(k, v) for k, v in reply.headers if k == "Vary"]
+                        return _not_modified(endpoint, validators, etag, vary)
             if validators is None:
                 reply.headers.append(("ETag", str(etag)))
             else:
@@ -431,63 +470,101 @@ class Site:
             reply.headers.append(("Cache-Control", endpoint.cache_control))
         return reply
 
-    @staticmethod
-    def _not_modified(endpoint: Endpoint, validators: Any, etag: Any) -> Reply:
-        """304: the validators and caching headers a 200 would carry, and no body."""
-        headers = [*validators.headers(etag), ("Vary", "Accept")]
-        if endpoint.cache_control:
-            headers.append(("Cache-Control", endpoint.cache_control))
-        return Reply(304, headers)
-
-    def _represent(
-        self, request: Request, endpoint: Endpoint, choice: Choice, result: Any
-    ) -> Reply:
+    def _represent(self, request: Request, target: Target, result: Any) -> Reply:
         """The reply for what a handler returned (the contract's return-value rules)."""
         if result is None:
             return Reply(204, [])
-        if isinstance(result, webob.Response):
-            request._passthrough = True
-            return _from_webob(result)
         if isinstance(result, Result):
             status, headers, obj, many = (
                 result.status, result.headers_for(request), result.obj, result.many
             )
             if obj is None:
-                return Reply(status, [*headers, ("Content-Length", "0")])
+                return Reply(status, headers)
         else:
             status, headers, obj, many = 200, [], result, isinstance(result, list | tuple)
+        endpoint = target.endpoint
         schema = endpoint.output_schema
         data = schema.dump(obj, many=many) if schema is not None else obj
-        handler, content_type = choice
+        handler, content_type = target.choice
         body = handler.represent(request, data, schema, many)
         return Reply(status, [
             ("Content-Type", content_type),
-            ("Content-Length", str(len(body))),
-            ("Vary", "Accept"),
+            *endpoint.vary_headers,
             *handler.response_headers,
             *headers,
         ], body)
 
     # -- errors -------------------------------------------------------------------------------
 
+    def add_error_handler(
+        self, exception: type[E], handler: Callable[[Request, E], ErrorAnswer]
+    ) -> None:
+        """Answer ``exception`` (and its subclasses) raised anywhere in a request with
+        ``handler(request, exc)``: ``site.add_error_handler(NoResultFound, not_found)``.
+
+        The handler returns or raises an `errors.HTTPError` (sent as a problem), or returns a
+        `Reply` or ``webob.Response`` (sent as it is). The most specific registration along the
+        exception's MRO wins, so one for ``HTTPError`` replaces the built-in problem for all.
+        """
+        if not (isinstance(exception, type) and issubclass(exception, Exception)):
+            raise ConfigurationError(f"add_error_handler: {exception!r} is not an exception class")
+        if not callable(handler):
+            raise ConfigurationError(f"add_error_handler: {handler!r} is not callable")
+        self._error_handlers[exception] = handler
+        self._error_handler_of.clear()
+
+    def _error_handler_for(self, kind: type[Exception]) -> Callable[..., ErrorAnswer] | None:
+        """The registered handler nearest ``kind`` along its MRO, found once per class."""
+        try:
+            return self._error_handler_of[kind]
+        except KeyError:
+            handlers = self._error_handlers
+            found = next((handlers[c] for c in kind.__mro__ if c in handlers), None)
+            self._error_handler_of[kind] = found
+            return found
+
     def _error(self, request: Request, exc: Exception) -> Reply:
-        """The reply for anything raised: a problem, or a webob redirect as it is.
+        """The reply for anything raised: the registered handler's, a problem, or a webob
+        redirect as it is.
 
         Server errors are logged with the path, never the query string, which carries tokens
         and personal data as often as filters.
         """
+        handler = self._error_handlers and self._error_handler_for(type(exc))
+        if handler:
+            try:
+                answer = handler(request, exc)
+            except Exception as raised:  # an HTTPError is an answer; anything else a failure
+                answer = raised
+            if isinstance(answer, Reply):
+                return answer
+            if isinstance(answer, webob.Response):
+                return _from_webob(answer)
+            if not isinstance(answer, Exception):
+                answer = TypeError(f"error handler {handler!r} returned {answer!r}")
+            if not isinstance(answer, errors.HTTPError):
+                return self._unhandled(request, answer)
+            exc = answer
         if isinstance(exc, errors.HTTPError):
             if exc.status >= 500 and exc.status != 501:
                 logger.error("%s %s: %s", request.method, request.path, exc, exc_info=exc)
             return self._problem(request, exc)
         if isinstance(exc, webob.exc.HTTPException):
-            if exc.code < 400:
-                return _from_webob(exc)
-            headers = [
-                (k, v) for k, v in exc.headerlist if k.lower() in ("allow", "www-authenticate")
-            ]
-            error = errors.HTTPError(exc.code, exc.detail or exc.explanation, headers=headers)
-            return self._problem(request, error)
+            return self._webob_error(request, exc)
+        return self._unhandled(request, exc)
+
+    def _webob_error(self, request: Request, exc: webob.exc.HTTPException) -> Reply:
+        """A webob redirect as it is; a webob error as the problem of its status."""
+        if exc.code < 400:
+            return _from_webob(exc)
+        headers = [
+            (k, v) for k, v in exc.headerlist if k.lower() in ("allow", "www-authenticate")
+        ]
+        error = errors.HTTPError(exc.code, exc.detail or exc.explanation, headers=headers)
+        return self._problem(request, error)
+
+    def _unhandled(self, request: Request, exc: Exception) -> Reply:
+        """500, logged with its traceback; the traceback is in the problem only with ``debug``."""
         logger.error("unhandled error in %s %s", request.method, request.path, exc_info=exc)
         extra = {"traceback": traceback.format_exception(exc)} if self.debug else {}
         error = errors.InternalServerError("the server failed to answer this request", **extra)
@@ -500,19 +577,39 @@ class Site:
         body = handler.render_problem(error.to_problem())
         return Reply(error.status, [
             ("Content-Type", content_type),
-            ("Content-Length", str(len(body))),
             ("Vary", "Accept"),
             *handler.response_headers,
             *error.headers,
         ], body)
 
 
+def _run_befores(exchange: Exchange, pairs: tuple[Pair, ...]) -> None:
+    """Each hook's ``before``, in order; its ``after`` is then due, whatever happens next."""
+    request = exchange.request
+    for before, after in pairs:
+        if before is not None:
+            before(request)
+        if after is not None:
+            exchange.afters.append(after)
+
+
+def _not_modified(
+    endpoint: Endpoint, validators: Any, etag: Any, vary: Iterable[tuple[str, str]]
+) -> Reply:
+    """304: the validators, ``Vary`` and caching headers the 200 would carry, and no body."""
+    headers = [*validators.headers(etag), *vary]
+    if endpoint.cache_control:
+        headers.append(("Cache-Control", endpoint.cache_control))
+    return Reply(304, headers)
+
+
 def _from_webob(response: webob.Response) -> Reply:
     """A webob response as it is; its body is read here (it is usually bytes already).
 
-    ``X-Content-Type-Options`` is left to the site, which sends it with every reply, once.
+    ``X-Content-Type-Options`` and ``Content-Length`` are left to the site, which sends them
+    with every reply, once.
     """
-    headers = [(k, v) for k, v in response.headerlist if k.title() != _NOSNIFF]
+    headers = [(k, v) for k, v in response.headerlist if k.title() not in _SET_WHEN_SENT]
     return Reply(response.status_int, headers, response.body)
 
 

@@ -103,9 +103,10 @@ def answer(env: dict[str, object]) -> tuple[str, dict[str, str]]:
 
 
 def answer_time(method: str, header: str, value: str) -> float:
-    """The best of three times to answer one request carrying ``header: value``."""
+    """The best of five times to answer one request carrying ``header: value``: the best is
+    the parser's cost, the rest is what other processes on the machine took."""
     best = float("inf")
-    for _ in range(3):
+    for _ in range(5):
         env = environ(method, header, value)
         began = time.perf_counter()
         status, _ = answer(env)
@@ -122,7 +123,7 @@ def assert_linear(measure: Callable[[int], float], what: str) -> None:
         times.append(took)
         assert took < 0.5, f"{what}: {took:.3f} s at {size} characters ({times})"
     for smaller, larger in itertools.pairwise(times):
-        if larger > 0.005:  # below a few milliseconds the per-request overhead is the noise
+        if larger > 0.02:  # below that, allocation, collection and a busy machine are the noise
             assert larger < GROWTH * smaller, f"{what} grows faster than its size: {times}"
 
 

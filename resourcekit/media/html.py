@@ -273,7 +273,7 @@ class HTMLHandler(MediaHandler):
         site_title = request.site.title
         crumbs, parent = _crumbs(request, site_title)
         plain = _plain(data, schema, many)
-        endpoint = request._endpoint
+        endpoint = request.endpoint
         body = _content(plain, many, _formats(request))
         if endpoint is not None and request.method in SAFE_METHODS:
             body += _query_form(endpoint.query_schema, request) + _forms(endpoint, plain, parent)
