@@ -152,4 +152,5 @@ def _overridden(resource: Resource, name: str) -> Callable[..., Any] | None:
     """The bound method if the subclass defines it, so the site skips what the base says None to."""
     if getattr(type(resource), name) is getattr(Resource, name):
         return None
-    return getattr(resource, name)
+    method: Callable[..., Any] = getattr(resource, name)
+    return method

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
+from .reply import Headers, header_list
+
 __all__ = [
     "BadRequest",
     "ConfigurationError",
@@ -57,7 +59,7 @@ class HTTPError(Exception):
         status: int,
         detail: str | None = None,
         *,
-        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        headers: Headers | None = None,
         type: str = "about:blank",
         title: str | None = None,
         **extra: Any,
@@ -66,7 +68,7 @@ class HTTPError(Exception):
         self.detail = detail
         self.type = type
         self.title = title or _phrase(status)
-        self.headers = list(headers.items() if isinstance(headers, Mapping) else headers or ())
+        self.headers = header_list(headers)
         self.extra = extra
         super().__init__(f"{status} {self.title}" + (f": {detail}" if detail else ""))
 

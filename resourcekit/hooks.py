@@ -51,8 +51,8 @@ def resolve(hooks: Sequence[Any]) -> tuple[Pair, ...]:
     return tuple(pairs)
 
 
-def _defined(hook: Any, name: str) -> Callable | None:
-    method = getattr(hook, name, None)
+def _defined(hook: Any, name: str) -> Callable[..., None] | None:
+    method: Callable[..., None] | None = getattr(hook, name, None)
     if method is None or getattr(type(hook), name, None) is getattr(Hook, name):
         return None
     return method

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from .results import Headers, Result
+from .reply import Headers
+from .results import Result
 
 if TYPE_CHECKING:
     from .request import Request

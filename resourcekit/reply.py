@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-__all__ = ["Reply"]
+from collections.abc import Iterable, Mapping
+from typing import cast
+
+__all__ = ["Headers", "Reply", "header_list"]
+
+Headers = Mapping[str, str] | Iterable[tuple[str, str]]
+"""Headers as a mapping or as name-value pairs, repeats allowed."""
+
+
+def header_list(headers: Headers | None) -> list[tuple[str, str]]:
+    """``headers`` as the name-value list a reply sends."""
+    if headers is None:
+        return []
+    if isinstance(headers, Mapping):
+        return list(cast("Mapping[str, str]", headers).items())
+    return list(headers)
 
 
 class Reply:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .reply import Headers, header_list
 from .request import Request
 
 __all__ = ["Created", "Result"]
 
-Headers = Mapping[str, str] | Iterable[tuple[str, str]]
 
 
 class Result:
@@ -34,10 +33,7 @@ class Result:
             if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
                 raise TypeError(f"status must be an int from 100 to 599, not {status!r}")
             self.status = status
-        if headers is None:
-            self.headers: list[tuple[str, str]] = []
-        else:
-            self.headers = list(headers.items() if isinstance(headers, Mapping) else headers)
+        self.headers: list[tuple[str, str]] = header_list(headers)
         self.many = isinstance(obj, list | tuple) if many is None else many
 
     def headers_for(self, request: Request) -> list[tuple[str, str]]:

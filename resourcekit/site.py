@@ -155,7 +155,7 @@ class Site:
 
     def add(
         self, template: str, resource: type[Resource] | Resource, name: str | None = None
-    ) -> Route:
+    ) -> Route[Endpoint]:
         """Bind a resource to ``template``; ``name`` (default: the class name) is for `url_for`.
 
         ``resource`` is a `Resource` subclass, instantiated once without arguments, or an instance
@@ -530,8 +530,9 @@ class Site:
         Server errors are logged with the path, never the query string, which carries tokens
         and personal data as often as filters.
         """
-        handler = self._error_handlers and self._error_handler_for(type(exc))
+        handler = self._error_handler_for(type(exc)) if self._error_handlers else None
         if handler:
+            answer: object
             try:
                 answer = handler(request, exc)
             except Exception as raised:  # an HTTPError is an answer; anything else a failure
@@ -549,11 +550,11 @@ class Site:
             if exc.status >= 500 and exc.status != 501:
                 logger.error("%s %s: %s", request.method, request.path, exc, exc_info=exc)
             return self._problem(request, exc)
-        if isinstance(exc, webob.exc.HTTPException):
+        if isinstance(exc, webob.exc.WSGIHTTPException):
             return self._webob_error(request, exc)
         return self._unhandled(request, exc)
 
-    def _webob_error(self, request: Request, exc: webob.exc.HTTPException) -> Reply:
+    def _webob_error(self, request: Request, exc: webob.exc.WSGIHTTPException) -> Reply:
         """A webob redirect as it is; a webob error as the problem of its status."""
         if exc.code < 400:
             return _from_webob(exc)
@@ -666,12 +667,13 @@ def _raw_segments(environ: dict[str, Any]) -> list[str] | None:
         raise errors.BadRequest("the path is not valid UTF-8") from None
 
 
-_clock: list[Any] = [0, ""]
+_clock: tuple[int, str] = (0, "")
 
 
 def _now() -> str:
     """The ``Date`` header (RFC 9110 section 6.6.1), formatted once per second."""
+    global _clock
     second = int(time.time())
     if _clock[0] != second:
-        _clock[:] = [second, formatdate(second, usegmt=True)]
+        _clock = (second, formatdate(second, usegmt=True))
     return _clock[1]
