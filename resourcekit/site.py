@@ -11,10 +11,13 @@ Every request takes one path through `Site.__call__`:
    conditional write is replayed, though its first run changed what its preconditions name;
 6. resource hooks' ``before``, the handler, its result rendered; ``Prefer: return=minimal``;
    validators and caching headers;
-7. ``after`` hooks; ``Date``, ``X-Content-Type-Options``, CORS and rate-limit headers on every
-   reply, errors included.
+7. ``after`` hooks, with the final reply, errors included;
+8. `Site._send`, the one place a reply is finished: ``Content-Length`` from the body (none on
+   ``204``/``304``), ``Date``, ``X-Content-Type-Options``, CORS and rate-limit headers.
 
-Anything raised on the way becomes a problem document (`resourcekit.errors`).
+Anything raised on the way becomes a problem document (`resourcekit.errors`), or what an error
+handler registered for it answers (`Site.add_error_handler`). What a step learns that a later one
+needs travels in the request's `resourcekit.exchange.Exchange`, passed from step to step.
 """
 
 from __future__ import annotations

@@ -322,13 +322,13 @@ def annotated_site(**options: Any) -> Site:
         schema = NoteSchema
         require_preconditions = True
 
-        def etag(self, request, key):
+        def etag(self, request, key, rest):
             return "1"
 
-        def get(self, request, key) -> dict[str, Any]:
+        def get(self, request, key, rest) -> dict[str, Any]:
             return {}
 
-        def put(self, request, key):
+        def put(self, request, key, rest):
             return {}
 
     site.add("/notes", Notes)
