@@ -100,6 +100,12 @@ def page_of(response: Any, status: int = 200) -> Page:
     return Page(response.body)
 
 
+def form_html(body: str, method: str) -> str:
+    """The markup of the form for ``method`` (lower case) on a page."""
+    start = body.index(f'<form id="rk-form-{method}"')
+    return body[start : body.index("</form>", start)]
+
+
 def sha256(source: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode() + "'"
 
@@ -491,6 +497,10 @@ def test_item_forms_are_prefilled_and_patch_requires_nothing() -> None:
         assert page.control(method, "renamedKey")[1]["value"] == "r"
     assert "required" in page.control("PUT", "title")[1]
     assert "required" not in page.control("PATCH", "title")[1]
+    body = Client(sink_site()).get("/sinks/1", headers=HTML).body.decode()
+    put, patch = form_html(body, "put"), form_html(body, "patch")
+    assert put.count('title="required"') == 2  # title and when
+    assert 'title="required"' not in patch and " required" not in patch  # PATCH is partial
     assert len(page.find("option", value="M", selected="")) == 2  # PUT and PATCH
     body = Client(sink_site()).get("/sinks/1", headers=HTML).body.decode()
     assert '"x": 1' in body  # the nested value as JSON in its textarea
@@ -544,7 +554,43 @@ def test_sample_forms_need_credentials_and_offer_a_query(sample: Client) -> None
     assert query == {"limit": "5", "offset": "", "country": "NO"}
     _, country = page.control("POST", "country")
     assert country["required"] == ""
-    assert "matching ^[A-Z]{2}$" in "".join(page.text)
+
+
+def test_hints_say_what_a_person_can_act_on(sample: Client) -> None:
+    """No regular expression and no 64-bit bound as a hint; a pattern's own message instead."""
+    response = sample.get("/stations", headers=HTML)
+    page, body = page_of(response), response.body.decode()
+    text = "".join(page.text)
+    assert "matching" not in text and "^[A-Z]{2}$" not in body
+    assert "two capital letters, e.g. FR" in text  # the country pattern's message
+    assert "must not contain control characters" in text  # the name's
+    assert str(2**63 - 1) not in body and "≥ 0" in text  # offset: 0 to 2**63 - 1
+    assert "max" not in page.control("GET", "offset")[1]
+    assert page.control("GET", "limit")[1]["max"] == "100"
+    assert "pattern" not in page.control("POST", "country")[1]
+
+
+def test_a_default_pattern_message_is_no_hint() -> None:
+    class Coded(Schema):
+        code = fields.Str(validate=validate.Regexp(r"^[a-z]+$"))
+        quoted = fields.Str(validate=validate.Regexp(r"^\d+$", error="must match {regex}"))
+
+    site = Site()
+
+    @site.route("/codes")
+    class Codes(Resource):
+        schema = Coded
+
+        def get(self, request):
+            return []
+
+        def post(self, request):
+            return request.validated
+
+    page = page_of(Client(site).get("/codes", headers=HTML))
+    assert page.control("POST", "code")
+    hints = [t for t in page.text if "match" in t or "pattern" in t]
+    assert hints == []
 
 
 def test_render_without_a_request_has_no_forms() -> None:
