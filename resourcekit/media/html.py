@@ -94,12 +94,12 @@ class HTMLHandler(MediaHandler):
         plain = _plain(data, schema, many)
         endpoint = request._endpoint
         links = RouteLinks.of(request)
-        body = _links(links) + _content(plain, many, _formats(request), links)
+        body = _content(plain, many, _formats(request), links)
         if endpoint is not None and request.method in SAFE_METHODS:
             body += query_form(endpoint.query_schema, request)
             body += write_forms(endpoint, plain, parent)
         title = f"{_last_segment(request) or site_title} · {site_title}"
-        return _page(title, crumbs + _allow(endpoint), body, plain)
+        return _page(title, crumbs + _allow(endpoint) + _links(links), body, plain)
 
     def render_problem(self, problem: dict[str, Any]) -> bytes:
         plain = _plain(problem, None, False)
@@ -196,7 +196,7 @@ def _links(links: RouteLinks | None) -> str:
         f'<a rel="{_e(link.rel)}" href="{_e(link.href)}">{_e(link.href)}</a></li>'
         for link in found
     )
-    return f'<nav id="rk-links" aria-label="links"><ul>{items}</ul></nav>'
+    return f'<nav class="rk-links" id="rk-links" aria-label="links">Links: <ul>{items}</ul></nav>'
 
 
 def _content(
