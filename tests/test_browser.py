@@ -204,11 +204,12 @@ def test_hostile_data_stays_text(sample: tuple[Any, str], browser: Any) -> None:
 
 def lines_of(driver: Any, element: Any) -> int:
     """How many lines the browser lays out the text of ``element`` on."""
-    return driver.execute_script(
+    lines: int = driver.execute_script(
         "const range = document.createRange(); range.selectNodeContents(arguments[0]);"
         "return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;",
         element,
     )
+    return lines
 
 
 def test_timestamps_stay_on_one_line(sample: tuple[Any, str], browser: Any) -> None:

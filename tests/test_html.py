@@ -8,8 +8,10 @@ import enum
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from marshmallow import Schema, fields, validate
 
 from resourcekit import Created, Resource, Site
 from resourcekit.media.html import HTMLHandler
+from resourcekit.request import Request
 from resourcekit.testing import Client
 from sample_project.app import create_site
 
@@ -119,7 +122,7 @@ def client() -> Client:
 
 
 @pytest.fixture
-def sample(tmp_path) -> Client:
+def sample(tmp_path: Path) -> Iterator[Client]:
     site = create_site(tmp_path / "db.sqlite", api_token=TOKEN)
     client = Client(site, headers={"Authorization": f"Bearer {TOKEN}"})
     station = {"name": "Oslo", "latitude": 59.9, "longitude": 10.7, "country": "NO"}
@@ -255,18 +258,18 @@ def hostile_site() -> Site:
 
     @site.route("/things/{name}")
     class Things(Resource):
-        def get(self, request, name):
+        def get(self, request: Request, name: Any) -> Any:
             return {**HOSTILE, "name": name}
 
-        def post(self, request, name):
+        def post(self, request: Request, name: Any) -> Any:
             return Created(request.validated, location=BREAKOUT)
 
-        def delete(self, request, name):
+        def delete(self, request: Request, name: Any) -> Any:
             return None
 
     @site.route("/lists")
     class Lists(Resource):
-        def get(self, request):
+        def get(self, request: Request) -> Any:
             return [HOSTILE, {"id": 2, SCRIPT: BREAKOUT}]
 
     return site
@@ -395,30 +398,30 @@ def sink_site() -> Site:
     class Sinks(Resource):
         schema = KitchenSinkSchema
 
-        def get(self, request):
+        def get(self, request: Request) -> Any:
             return [item]
 
-        def post(self, request):
+        def post(self, request: Request) -> Any:
             return Created(item, location="/sinks/1")
 
     @site.route("/sinks/1")
     class Sink(Resource):
         schema = KitchenSinkSchema
 
-        def get(self, request):
+        def get(self, request: Request) -> Any:
             return item
 
-        def put(self, request):
+        def put(self, request: Request) -> Any:
             return item
 
-        def patch(self, request):
+        def patch(self, request: Request) -> Any:
             return item
 
     @site.route("/readonly")
     class ReadOnly(Resource):
         schema = KitchenSinkSchema
 
-        def get(self, request):
+        def get(self, request: Request) -> Any:
             return item
 
     return site
@@ -582,14 +585,14 @@ def test_a_default_pattern_message_is_no_hint() -> None:
     class Codes(Resource):
         schema = Coded
 
-        def get(self, request):
+        def get(self, request: Request) -> Any:
             return []
 
-        def post(self, request):
+        def post(self, request: Request) -> Any:
             return request.validated
 
     page = page_of(Client(site).get("/codes", headers=HTML))
-    assert page.control("POST", "code")
+    assert page.control("POST", "code")[1]["data-kind"] == "string"
     hints = [t for t in page.text if "match" in t or "pattern" in t]
     assert hints == []
 
@@ -694,37 +697,37 @@ def tree_site() -> Site:
 
     @site.route("/users")
     class Users(Resource):
-        def get(self, request):
+        def get(self, request: Request) -> Any:
             return users
 
     @site.route("/users/{username}")
     class User(Resource):
-        def get(self, request, username):
+        def get(self, request: Request, username: Any) -> Any:
             return {"username": username}
 
     @site.route("/users/{username}/inbox")
     class Inbox(Resource):
-        def post(self, request, username):  # nothing to follow: no GET
+        def post(self, request: Request, username: Any) -> Any:  # nothing to follow: no GET
             return None
 
     @site.route("/users/{username}/settings")
     class Settings(Resource):
-        def get(self, request, username):
+        def get(self, request: Request, username: Any) -> Any:
             return {}
 
     @site.route("/users/{username}/settings/mail")
     class Mail(Resource):
-        def get(self, request, username):
+        def get(self, request: Request, username: Any) -> Any:
             return {}
 
     @site.route("/codes")
     class Codes(Resource):
-        def get(self, request):
+        def get(self, request: Request) -> Any:
             return [{"code_id": 7}, {"code_id": "seven"}, {"id": 8}, {"code_id": True}]
 
     @site.route("/codes/{code_id:int}")
     class Code(Resource):
-        def get(self, request, code_id):
+        def get(self, request: Request, code_id: Any) -> Any:
             return {"code_id": code_id}
 
     return site
