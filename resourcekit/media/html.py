@@ -10,7 +10,7 @@ resource, and forms for the query and for each unsafe method the resource allows
 
 Injection defences: every value, key and URL goes through `html.escape`; data for scripts sits in a
 ``type="application/json"`` element with ``<``, ``>`` and ``&`` escaped; the script writes server
-answers with ``textContent`` only; and a Content-Security-Policy allows exactly this module's own
+answers with ``textContent`` only; and a Content-Security-Policy allows exactly the page's own
 style and script (by hash), so even a missed escape could not run injected code.
 
 JSON stays the site's default: a client that accepts anything (``*/*``, no ``Accept``) never gets
@@ -63,7 +63,7 @@ _CSP = (
     f"default-src 'none'; style-src {_sha256(_CSS)}; script-src {_sha256(_JS)}; "
     "connect-src 'self'; img-src data:; form-action 'self'; base-uri 'none'"
 )
-"""Only this module's own style and script run; the page can reach no other host."""
+"""Only the page's own style and script run; the page can reach no other host."""
 
 _CSP_HEADER = f"{_CSP}; frame-ancestors 'none'"
 """The policy as a response header, which alone can say who may frame the page (a ``<meta>``
