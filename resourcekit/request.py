@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import io
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import webob
@@ -17,6 +17,7 @@ from .schemas import load_body, load_query
 
 if TYPE_CHECKING:
     from .endpoint import Endpoint
+    from .routing import Route
     from .site import Site
 
 __all__ = ["Request"]
@@ -33,8 +34,11 @@ class Request(webob.request.BaseRequest):
     """
 
     _site: Site
-    endpoint: Endpoint | None = None
-    """The route's dispatch plan (schemas, handlers), once the request is routed; None before."""
+    route: Route[Endpoint] | None = None
+    """The route the request matched (its ``template``; its ``target``, the dispatch plan),
+    once it is routed; None before, or when nothing matched."""
+    path_params: Mapping[str, Any] = types.MappingProxyType({})
+    """The URI template's field values, converted, as the handler receives them."""
     _validated: Any = _UNSET
     _query: Any = _UNSET
     _body: bytes | None = None
@@ -49,6 +53,12 @@ class Request(webob.request.BaseRequest):
     """For a ``POST``/``PATCH`` with an ``Idempotency-Key``: the key, scoped to the client and
     resource. Write it with the data, in the same transaction (a unique column), and a request
     retried after a crash that lost its stored answer finds its row instead of writing again."""
+
+    @property
+    def endpoint(self) -> Endpoint | None:
+        """The matched route's dispatch plan (schemas, handlers); None before routing."""
+        route = self.route
+        return route.target if route is not None else None
 
     @property
     def site(self) -> Site:

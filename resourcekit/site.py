@@ -260,7 +260,8 @@ class Site:
         if match is None:
             raise errors.NotFound("no resource at this address")
         route, params = match
-        endpoint = request.endpoint = route.target
+        request.route, request.path_params = route, params
+        endpoint = route.target
         handler = endpoint.handlers.get(method)
         if handler is None:
             if method == "OPTIONS":

@@ -202,6 +202,78 @@ def test_hostile_data_stays_text(sample: tuple[Any, str], browser: Any) -> None:
     assert_local(requested_urls(browser))
 
 
+def lines_of(driver: Any, element: Any) -> int:
+    """How many lines the browser lays out the text of ``element`` on."""
+    lines: int = driver.execute_script(
+        "const range = document.createRange(); range.selectNodeContents(arguments[0]);"
+        "return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;",
+        element,
+    )
+    return lines
+
+
+def test_timestamps_stay_on_one_line(sample: tuple[Any, str], browser: Any) -> None:
+    site, base = sample
+    client = Client(site, headers={"Authorization": f"Bearer {TOKEN}"})
+    for name in ("Oslo Blindern", "Bergen Florida", "Paris Montsouris"):
+        client.post("/stations", json={"name": name, "latitude": 1, "longitude": 2,
+                                       "elevation_m": 3, "country": "FR"})
+    stamp = client.get("/stations/1").json["created_at"]
+    for width in (1280, 800):
+        browser.set_window_size(width, 900)
+        browser.get(f"{base}/stations")
+        cells = [td for td in browser.find_elements(By.CSS_SELECTOR, "#rk-items td")
+                 if td.text.startswith(stamp[:10])]
+        assert len(cells) == 6  # created_at and updated_at of each station
+        assert [lines_of(browser, td) for td in cells] == [1] * 6, width
+    assert_local(requested_urls(browser))
+
+
+def test_follow_links_between_resources(sample: tuple[Any, str], browser: Any) -> None:
+    site, base = sample
+    client = Client(site, headers={"Authorization": f"Bearer {TOKEN}"})
+    client.post("/stations", json={"name": "Oslo", "latitude": 59.9, "longitude": 10.7,
+                                   "country": "NO"})
+    client.post("/stations/1/observations",
+                json={"observed_at": "2024-05-01T12:00:00Z", "temperature_c": 11.5})
+    browser.get(f"{base}/stations")
+    browser.find_element(By.CSS_SELECTOR, "#rk-items a[rel=item]").click()
+    wait(browser, lambda d: d.current_url == f"{base}/stations/1")
+    related = browser.find_elements(By.CSS_SELECTOR, "#rk-links a[rel=related]")
+    assert [a.text for a in related] == ["/stations/1/observations", "/stations/1/weather"]
+    related[0].click()
+    wait(browser, lambda d: d.current_url == f"{base}/stations/1/observations")
+    browser.find_element(By.CSS_SELECTOR, "#rk-items a[rel=item]").click()
+    wait(browser, lambda d: d.current_url == f"{base}/stations/1/observations/1")
+    shown = json.loads(browser.find_element(By.ID, "rk-data").get_attribute("textContent"))
+    assert shown["temperature_c"] == 11.5
+    browser.find_element(By.CSS_SELECTOR, "#rk-links a[rel=collection]").click()
+    wait(browser, lambda d: d.current_url == f"{base}/stations/1/observations")
+    browser.find_element(By.CSS_SELECTOR, "#rk-links a[rel=up]").click()
+    wait(browser, lambda d: d.current_url == f"{base}/stations/1")
+    browser.find_element(By.CSS_SELECTOR, "#rk-links a[rel=collection]").click()
+    wait(browser, lambda d: d.current_url == f"{base}/stations")
+    assert_local(requested_urls(browser))
+
+
+def test_patch_form_marks_nothing_required(sample: tuple[Any, str], browser: Any) -> None:
+    site, base = sample
+    client = Client(site, headers={"Authorization": f"Bearer {TOKEN}"})
+    client.post("/stations", json={"name": "Oslo", "latitude": 59.9, "longitude": 10.7,
+                                   "country": "NO"})
+    browser.get(f"{base}/stations/1")
+    patch = browser.find_element(By.ID, "rk-form-patch")
+    put = browser.find_element(By.ID, "rk-form-put")
+    assert patch.find_elements(By.CSS_SELECTOR, "[required], abbr.req") == []
+    assert len(put.find_elements(By.CSS_SELECTOR, "abbr.req")) == 4
+    browser.find_element(By.ID, "rk-token").send_keys(TOKEN)
+    fill(patch, {"elevation_m": "94"})
+    patch.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser, lambda d: '"elevation_m": 94' in d.find_element(By.ID, "rk-representation").text)
+    assert client.get("/stations/1").json["name"] == "Oslo"
+    assert_local(requested_urls(browser))
+
+
 def test_docs_page_works_offline(sample: tuple[Any, str], browser: Any) -> None:
     _, base = sample
     browser.get(f"{base}/docs")

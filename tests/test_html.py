@@ -8,7 +8,10 @@ import enum
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from html.parser import HTMLParser
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +20,7 @@ from marshmallow import Schema, fields, validate
 
 from resourcekit import Created, Resource, Site
 from resourcekit.media.html import HTMLHandler
+from resourcekit.request import Request
 from resourcekit.testing import Client
 from sample_project.app import create_site
 
@@ -100,6 +104,12 @@ def page_of(response: Any, status: int = 200) -> Page:
     return Page(response.body)
 
 
+def form_html(body: str, method: str) -> str:
+    """The markup of the form for ``method`` (lower case) on a page."""
+    start = body.index(f'<form id="rk-form-{method}"')
+    return body[start : body.index("</form>", start)]
+
+
 def sha256(source: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode()).digest()).decode() + "'"
 
@@ -112,7 +122,7 @@ def client() -> Client:
 
 
 @pytest.fixture
-def sample(tmp_path) -> Client:
+def sample(tmp_path: Path) -> Iterator[Client]:
     site = create_site(tmp_path / "db.sqlite", api_token=TOKEN)
     client = Client(site, headers={"Authorization": f"Bearer {TOKEN}"})
     station = {"name": "Oslo", "latitude": 59.9, "longitude": 10.7, "country": "NO"}
@@ -248,18 +258,18 @@ def hostile_site() -> Site:
 
     @site.route("/things/{name}")
     class Things(Resource):
-        def get(self, request, name):
+        def get(self, request: Request, name: Any) -> Any:
             return {**HOSTILE, "name": name}
 
-        def post(self, request, name):
+        def post(self, request: Request, name: Any) -> Any:
             return Created(request.validated, location=BREAKOUT)
 
-        def delete(self, request, name):
+        def delete(self, request: Request, name: Any) -> Any:
             return None
 
     @site.route("/lists")
     class Lists(Resource):
-        def get(self, request):
+        def get(self, request: Request) -> Any:
             return [HOSTILE, {"id": 2, SCRIPT: BREAKOUT}]
 
     return site
@@ -269,7 +279,7 @@ ALLOWED_TAGS = {
     "html", "head", "meta", "link", "title", "style", "body", "header", "nav", "a", "span",
     "main", "p", "code", "section", "h1", "h2", "h3", "small", "pre", "button", "div", "label",
     "input", "textarea", "form", "table", "thead", "tbody", "tr", "th", "td", "script", "abbr",
-    "select", "option", "ul", "li",
+    "select", "option", "ul", "li", "time",
 }
 
 
@@ -388,30 +398,30 @@ def sink_site() -> Site:
     class Sinks(Resource):
         schema = KitchenSinkSchema
 
-        def get(self, request):
+        def get(self, request: Request) -> Any:
             return [item]
 
-        def post(self, request):
+        def post(self, request: Request) -> Any:
             return Created(item, location="/sinks/1")
 
     @site.route("/sinks/1")
     class Sink(Resource):
         schema = KitchenSinkSchema
 
-        def get(self, request):
+        def get(self, request: Request) -> Any:
             return item
 
-        def put(self, request):
+        def put(self, request: Request) -> Any:
             return item
 
-        def patch(self, request):
+        def patch(self, request: Request) -> Any:
             return item
 
     @site.route("/readonly")
     class ReadOnly(Resource):
         schema = KitchenSinkSchema
 
-        def get(self, request):
+        def get(self, request: Request) -> Any:
             return item
 
     return site
@@ -491,6 +501,10 @@ def test_item_forms_are_prefilled_and_patch_requires_nothing() -> None:
         assert page.control(method, "renamedKey")[1]["value"] == "r"
     assert "required" in page.control("PUT", "title")[1]
     assert "required" not in page.control("PATCH", "title")[1]
+    body = Client(sink_site()).get("/sinks/1", headers=HTML).body.decode()
+    put, patch = form_html(body, "put"), form_html(body, "patch")
+    assert put.count('title="required"') == 2  # title and when
+    assert 'title="required"' not in patch and " required" not in patch  # PATCH is partial
     assert len(page.find("option", value="M", selected="")) == 2  # PUT and PATCH
     body = Client(sink_site()).get("/sinks/1", headers=HTML).body.decode()
     assert '"x": 1' in body  # the nested value as JSON in its textarea
@@ -544,7 +558,43 @@ def test_sample_forms_need_credentials_and_offer_a_query(sample: Client) -> None
     assert query == {"limit": "5", "offset": "", "country": "NO"}
     _, country = page.control("POST", "country")
     assert country["required"] == ""
-    assert "matching ^[A-Z]{2}$" in "".join(page.text)
+
+
+def test_hints_say_what_a_person_can_act_on(sample: Client) -> None:
+    """No regular expression and no 64-bit bound as a hint; a pattern's own message instead."""
+    response = sample.get("/stations", headers=HTML)
+    page, body = page_of(response), response.body.decode()
+    text = "".join(page.text)
+    assert "matching" not in text and "^[A-Z]{2}$" not in body
+    assert "two capital letters, e.g. FR" in text  # the country pattern's message
+    assert "must not contain control characters" in text  # the name's
+    assert str(2**63 - 1) not in body and "≥ 0" in text  # offset: 0 to 2**63 - 1
+    assert "max" not in page.control("GET", "offset")[1]
+    assert page.control("GET", "limit")[1]["max"] == "100"
+    assert "pattern" not in page.control("POST", "country")[1]
+
+
+def test_a_default_pattern_message_is_no_hint() -> None:
+    class Coded(Schema):
+        code = fields.Str(validate=validate.Regexp(r"^[a-z]+$"))
+        quoted = fields.Str(validate=validate.Regexp(r"^\d+$", error="must match {regex}"))
+
+    site = Site()
+
+    @site.route("/codes")
+    class Codes(Resource):
+        schema = Coded
+
+        def get(self, request: Request) -> Any:
+            return []
+
+        def post(self, request: Request) -> Any:
+            return request.validated
+
+    page = page_of(Client(site).get("/codes", headers=HTML))
+    assert page.control("POST", "code")[1]["data-kind"] == "string"
+    hints = [t for t in page.text if "match" in t or "pattern" in t]
+    assert hints == []
 
 
 def test_render_without_a_request_has_no_forms() -> None:
@@ -563,3 +613,173 @@ def test_page_loads_nothing_from_another_host(client: Client) -> None:
             value = attrs.get(name, "")
             assert not re.match(r"(?i)(https?:)?//", value) or value.startswith("http://localhost")
     assert page.one("link", rel="icon")["href"] == "data:,"
+
+
+# -- the style and script are package files -----------------------------------------------------
+
+
+def test_style_and_script_are_the_package_assets(client: Client) -> None:
+    assets = resources.files("resourcekit.media").joinpath("assets")
+    css = assets.joinpath("browsable.css").read_text(encoding="utf-8")
+    js = assets.joinpath("browsable.js").read_text(encoding="utf-8")
+    response = client.get("/notes/1", headers=HTML)
+    page = page_of(response)
+    assert page.styles == [css]
+    assert [text for attrs, text in page.scripts if "type" not in attrs] == [js]
+    policy = response.headers["Content-Security-Policy"]
+    assert f"style-src {sha256(css)}; script-src {sha256(js)};" in policy
+    assert policy.endswith("; frame-ancestors 'none'")
+    meta = page.one("meta", http_equiv="Content-Security-Policy")["content"]
+    assert policy == meta + "; frame-ancestors 'none'"
+
+
+# -- links from the routes ----------------------------------------------------------------------
+
+
+def links_of(page: Page) -> list[tuple[str, str]]:
+    """The (rel, href) of the links the page offers around its resource."""
+    return [(attrs["rel"], attrs["href"]) for attrs in page.find("a")
+            if attrs.get("rel") in ("up", "collection", "related")]
+
+
+def item_links(page: Page) -> list[str]:
+    return [attrs["href"] for attrs in page.find("a", rel="item")]
+
+
+def test_collection_items_link_to_their_resources(sample: Client) -> None:
+    sample.post("/stations", json={"name": "Bergen", "latitude": 60.4, "longitude": 5.3,
+                                   "country": "NO"})
+    page = page_of(sample.get("/stations", headers=HTML))
+    assert item_links(page) == ["/stations/1", "/stations/2"]
+    assert links_of(page) == [("up", "/")]
+    body = sample.get("/stations", headers=HTML).body.decode()
+    assert '<td><a rel="item" href="/stations/2">2</a></td>' in body  # the id cell
+
+
+def test_a_resource_links_to_its_collection_and_sub_resources(sample: Client) -> None:
+    page = page_of(sample.get("/stations/1", headers=HTML))
+    assert links_of(page) == [
+        ("collection", "/stations"),
+        ("related", "/stations/1/observations"),
+        ("related", "/stations/1/weather"),
+    ]  # not /stations/1/observations/{obs_id}: it needs a field this page lacks
+
+
+def test_sub_resources_link_up_and_to_their_items(sample: Client) -> None:
+    observation = {"observed_at": "2024-05-01T12:00:00Z", "temperature_c": 11.5}
+    assert sample.post("/stations/1/observations", json=observation).status_code == 201
+    page = page_of(sample.get("/stations/1/observations", headers=HTML))
+    assert links_of(page) == [("up", "/stations/1")]
+    assert item_links(page) == ["/stations/1/observations/1"]  # from "id", not "station_id"
+    one = page_of(sample.get("/stations/1/observations/1", headers=HTML))
+    assert links_of(one) == [("collection", "/stations/1/observations")]
+    weather = page_of(sample.get("/stations/1/weather", headers=HTML))
+    assert links_of(weather) == [("up", "/stations/1")]
+
+
+def test_the_root_links_to_what_is_below_it(sample: Client) -> None:
+    page = page_of(sample.get("/", headers=HTML))
+    assert links_of(page) == [
+        ("related", "/docs"), ("related", "/openapi.json"), ("related", "/stations")
+    ]  # not /docs/assets/{name}: it needs a field
+
+
+def test_links_honour_script_name(sample: Client) -> None:
+    page = page_of(sample.get("/stations", headers=HTML, environ={"SCRIPT_NAME": "/api"}))
+    assert links_of(page) == [("up", "/api/")]
+    assert item_links(page) == ["/api/stations/1"]
+
+
+def tree_site() -> Site:
+    """Routes to find links in: names as keys, a route without GET, nested static routes."""
+    site = Site()
+    users = [{"username": "ann", "id": "x"}, {"username": "b/ob"}, {"username": None}]
+
+    @site.route("/users")
+    class Users(Resource):
+        def get(self, request: Request) -> Any:
+            return users
+
+    @site.route("/users/{username}")
+    class User(Resource):
+        def get(self, request: Request, username: Any) -> Any:
+            return {"username": username}
+
+    @site.route("/users/{username}/inbox")
+    class Inbox(Resource):
+        def post(self, request: Request, username: Any) -> Any:  # nothing to follow: no GET
+            return None
+
+    @site.route("/users/{username}/settings")
+    class Settings(Resource):
+        def get(self, request: Request, username: Any) -> Any:
+            return {}
+
+    @site.route("/users/{username}/settings/mail")
+    class Mail(Resource):
+        def get(self, request: Request, username: Any) -> Any:
+            return {}
+
+    @site.route("/codes")
+    class Codes(Resource):
+        def get(self, request: Request) -> Any:
+            return [{"code_id": 7}, {"code_id": "seven"}, {"id": 8}, {"code_id": True}]
+
+    @site.route("/codes/{code_id:int}")
+    class Code(Resource):
+        def get(self, request: Request, code_id: Any) -> Any:
+            return {"code_id": code_id}
+
+    return site
+
+
+def test_items_link_by_the_key_named_like_the_field() -> None:
+    page = page_of(Client(tree_site()).get("/users", headers=HTML))
+    assert item_links(page) == ["/users/ann", "/users/b%2Fob"]  # encoded; a null is no link
+    page = page_of(Client(tree_site()).get("/codes", headers=HTML))
+    assert item_links(page) == ["/codes/7", "/codes/8"]  # "seven" is no int, True no number
+
+
+def test_related_are_the_nearest_routes_with_a_get() -> None:
+    client = Client(tree_site())
+    page = page_of(client.get("/users/ann", headers=HTML))
+    assert links_of(page) == [("collection", "/users"), ("related", "/users/ann/settings")]
+    mail = page_of(client.get("/users/ann/settings/mail", headers=HTML))
+    assert links_of(mail) == [("up", "/users/ann/settings")]
+
+
+def test_hostile_field_values_make_escaped_links() -> None:
+    page = page_of(Client(tree_site()).get("/users/%22%3E%3Cscript%3E", headers=HTML))
+    assert_inert(page)
+    assert ("related", '/users/%22%3E%3Cscript%3E/settings') in links_of(page)
+
+
+def test_problem_pages_have_no_links(sample: Client) -> None:
+    page = page_of(sample.get("/stations/99", headers=HTML), 404)
+    assert links_of(page) == [] and page.find("nav") == []
+
+
+# -- timestamps ---------------------------------------------------------------------------------
+
+
+def test_timestamps_in_tables_do_not_wrap(sample: Client) -> None:
+    response = sample.get("/stations", headers=HTML)
+    page = page_of(response)
+    created = sample.get("/stations/1").json["created_at"]
+    body = response.body.decode()
+    assert f"<td><time>{created}</time></td>" in body
+    assert "time{white-space:nowrap}" in "".join(page.styles)
+    assert "<td><time>NO</time></td>" not in body and "<td>NO</td>" in body
+
+
+@pytest.mark.parametrize(("value", "is_time"), [
+    ("2024-05-01T12:00:00Z", True),
+    ("2024-05-01T12:00:00.123456+02:00", True),
+    ("2024-05-01", True),
+    ("2024-13-01", False),  # the shape, but no month 13
+    ("2024-05-01T12:00:00Z and more", False),
+    ("12345", False),
+])
+def test_what_counts_as_a_timestamp(value: str, is_time: bool) -> None:
+    body = HTMLHandler().render([{"at": value}], None, True).decode()
+    assert (f"<td><time>{value}</time></td>" in body) is is_time
