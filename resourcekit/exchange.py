@@ -7,8 +7,7 @@ kept in private attributes of the request. Handlers and hooks see the `Request` 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .endpoint import Endpoint
 from .negotiation import Choice
@@ -21,25 +20,30 @@ After = Callable[[Request, Reply], None]
 """An ``after`` hook: runs with the final reply, errors included."""
 
 
-@dataclass(slots=True, eq=False)
 class Exchange:
-    """A request with the state the site gathers while answering it."""
+    """A request with the state the site gathers while answering it.
 
-    request: Request
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    """Sent with whatever reply the request ends with, errors included (rate-limit state)."""
-    afters: list[After] = field(default_factory=list)
-    """The ``after`` hooks whose ``before`` ran, in the order they ran."""
-    preflight: bool = False
-    """Answered as a CORS preflight, which carries its own CORS headers."""
-    passthrough: bool = False
-    """The handler answered with a ``webob.Response``: sent as it is, no validators added."""
+    A plain class rather than a dataclass: one is made per request, and list literals in
+    ``__init__`` cost less than ``default_factory`` calls.
+    """
+
+    __slots__ = ("afters", "headers", "passthrough", "preflight", "request")
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.headers: list[tuple[str, str]] = []
+        """Sent with whatever reply the request ends with, errors included (rate limits)."""
+        self.afters: list[After] = []
+        """The ``after`` hooks whose ``before`` ran, in the order they ran."""
+        self.preflight = False
+        """Answered as a CORS preflight, which carries its own CORS headers."""
+        self.passthrough = False
+        """The handler answered with a ``webob.Response``: sent as it is, no validators."""
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(NamedTuple):
     """Where routing and negotiation sent a request: the handler, its URI fields, and the
-    media handler and type that represent its answer."""
+    media handler and type that represent its answer. A tuple: made on every request."""
 
     endpoint: Endpoint
     handler: Callable[..., Any]
