@@ -229,38 +229,40 @@ def test_timestamps_stay_on_one_line(sample: tuple[Any, str], browser: Any) -> N
     assert_local(requested_urls(browser))
 
 
-def test_follow_links_between_resources(sample: tuple[Any, str], browser: Any) -> None:
-    site, base = sample
+def _oslo(site: Any) -> Client:
+    """An authorised client of ``site``, after it created station 1, Oslo."""
     client = Client(site, headers={"Authorization": f"Bearer {TOKEN}"})
     client.post("/stations", json={"name": "Oslo", "latitude": 59.9, "longitude": 10.7,
                                    "country": "NO"})
-    client.post("/stations/1/observations",
-                json={"observed_at": "2024-05-01T12:00:00Z", "temperature_c": 11.5})
+    return client
+
+
+def _follow(browser: Any, selector: str, url: str) -> None:
+    browser.find_element(By.CSS_SELECTOR, selector).click()
+    wait(browser, lambda d: d.current_url == url)
+
+
+def test_follow_links_between_resources(sample: tuple[Any, str], browser: Any) -> None:
+    site, base = sample
+    _oslo(site).post("/stations/1/observations",
+                     json={"observed_at": "2024-05-01T12:00:00Z", "temperature_c": 11.5})
     browser.get(f"{base}/stations")
-    browser.find_element(By.CSS_SELECTOR, "#rk-items a[rel=item]").click()
-    wait(browser, lambda d: d.current_url == f"{base}/stations/1")
+    _follow(browser, "#rk-items a[rel=item]", f"{base}/stations/1")
     related = browser.find_elements(By.CSS_SELECTOR, "#rk-links a[rel=related]")
     assert [a.text for a in related] == ["/stations/1/observations", "/stations/1/weather"]
-    related[0].click()
-    wait(browser, lambda d: d.current_url == f"{base}/stations/1/observations")
-    browser.find_element(By.CSS_SELECTOR, "#rk-items a[rel=item]").click()
-    wait(browser, lambda d: d.current_url == f"{base}/stations/1/observations/1")
+    _follow(browser, "#rk-links a[rel=related]", f"{base}/stations/1/observations")
+    _follow(browser, "#rk-items a[rel=item]", f"{base}/stations/1/observations/1")
     shown = json.loads(browser.find_element(By.ID, "rk-data").get_attribute("textContent"))
     assert shown["temperature_c"] == 11.5
-    browser.find_element(By.CSS_SELECTOR, "#rk-links a[rel=collection]").click()
-    wait(browser, lambda d: d.current_url == f"{base}/stations/1/observations")
-    browser.find_element(By.CSS_SELECTOR, "#rk-links a[rel=up]").click()
-    wait(browser, lambda d: d.current_url == f"{base}/stations/1")
-    browser.find_element(By.CSS_SELECTOR, "#rk-links a[rel=collection]").click()
-    wait(browser, lambda d: d.current_url == f"{base}/stations")
+    _follow(browser, "#rk-links a[rel=collection]", f"{base}/stations/1/observations")
+    _follow(browser, "#rk-links a[rel=up]", f"{base}/stations/1")
+    _follow(browser, "#rk-links a[rel=collection]", f"{base}/stations")
     assert_local(requested_urls(browser))
 
 
 def test_patch_form_marks_nothing_required(sample: tuple[Any, str], browser: Any) -> None:
     site, base = sample
-    client = Client(site, headers={"Authorization": f"Bearer {TOKEN}"})
-    client.post("/stations", json={"name": "Oslo", "latitude": 59.9, "longitude": 10.7,
-                                   "country": "NO"})
+    client = _oslo(site)
     browser.get(f"{base}/stations/1")
     patch = browser.find_element(By.ID, "rk-form-patch")
     put = browser.find_element(By.ID, "rk-form-put")
