@@ -289,11 +289,17 @@ class Site:
                 return self._once(exchange, target, key, conditional)
         validators = None
         if conditional:
-            validators, stop = self.preconditions.before(request, endpoint, params, choice[0])
+            validators, stop = self._preconditions(request, target)
             if stop is not None:
                 etag = self.preconditions.tag(validators, choice[0])
                 return _not_modified(endpoint, validators, etag, endpoint.vary_headers)
         return self._run(exchange, target, validators)
+
+    def _preconditions(
+        self, request: Request, target: Target
+    ) -> tuple[Validators | None, int | None]:
+        """The validators, and 304 or None; a failed precondition raises 412 or 428."""
+        return self.preconditions.before(request, target.endpoint, target.params, target.choice[0])
 
     def _run(self, exchange: Exchange, target: Target, validators: Validators | None) -> Reply:
         """The resource's ``before`` hooks, the handler, its result represented and finished."""
@@ -389,9 +395,7 @@ class Site:
         try:
             validators = None
             if conditional:  # a write: 412 or 428 is raised, never a 304 returned
-                validators, _ = self.preconditions.before(
-                    request, target.endpoint, target.params, target.choice[0]
-                )
+                validators, _ = self._preconditions(request, target)
         except BaseException:
             idempotency.release(key, begin)
             raise
