@@ -81,6 +81,7 @@ def check_authentication(what: str, value: Any) -> None:
 
 
 def check_rate_limit(what: str, value: Any) -> None:
+    """None or a `RateLimit`: a rate string alone names no store and no key."""
     if value is not None and not isinstance(value, RateLimit):
         raise ConfigurationError(
             f"{what} must be a resourcekit.ratelimit.RateLimit or None, not {value!r}"

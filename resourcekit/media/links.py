@@ -32,6 +32,8 @@ __all__ = ["Link", "RouteLinks"]
 
 @dataclass(frozen=True)
 class Link:
+    """One link of a page: its relation (``up``, ``collection``, ``related``) and its path."""
+
     rel: str
     href: str
 
