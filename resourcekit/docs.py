@@ -102,7 +102,7 @@ class _Internal(Resource):
     """Open to every client, and not part of the document it serves."""
 
     authentication = []  # none required, whatever the site's default
-    _openapi_hidden = True
+    documented = False
 
 
 class OpenAPIDocument(_Internal):
@@ -178,7 +178,7 @@ def _read_asset(name: str) -> bytes:
 
 def _serialised(site: Site, script_name: str) -> tuple[bytes, str]:
     document: dict[str, Any] = site.openapi()
-    if script_name:
+    if script_name and site.servers is None:  # the site's own servers are what it says
         document = {**document, "servers": [{"url": script_name}]}
     body = json.dumps(document, ensure_ascii=False).encode()
     return body, _weak_tag(body)
