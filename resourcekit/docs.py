@@ -115,7 +115,7 @@ class OpenAPIDocument(_Internal):
         self._lock = threading.Lock()
         self._cache: dict[tuple[int, str], tuple[bytes, str]] = {}
 
-    def etag(self, request: Request) -> str:
+    def etag(self, request: Request, **fields: Any) -> str:
         return self._built(request)[1]
 
     def get(self, request: Request) -> webob.Response:
@@ -155,8 +155,8 @@ class DocsAsset(_Internal):
     def __init__(self) -> None:
         self._files: dict[str, tuple[bytes, str]] = {}
 
-    def etag(self, request: Request, name: str) -> str:
-        return self._file(name)[1]
+    def etag(self, request: Request, **fields: Any) -> str:
+        return self._file(fields["name"])[1]  # the route's one field
 
     def get(self, request: Request, name: str) -> webob.Response:
         body, tag = self._file(name)

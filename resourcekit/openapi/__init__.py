@@ -97,7 +97,7 @@ class _Builder:
             info=info,
             servers=site.servers or [{"url": "/"}],
         )
-        self.plugin.map_to_openapi_type(fields.Url, "string", "uri")
+        self.plugin.map_to_openapi_type(fields.Url, "string", "uri")  # type: ignore[no-untyped-call]
         converter = self.plugin.converter
         assert converter is not None  # made when the spec initialised the plugin
         self.routes = [r for r in site.routes if r.target.resource.documented]
@@ -162,5 +162,5 @@ class _Builder:
 def _path(route: Route[Any]) -> str:
     """The template with bare ``{name}`` fields, as OpenAPI writes them."""
     return "/" + "/".join(
-        s.literal if s.converter is None else f"{{{s.name}}}" for s in route.segments
+        f"{{{s.name}}}" if s.converter else s.literal or "" for s in route.segments
     )

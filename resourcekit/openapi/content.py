@@ -12,7 +12,7 @@ from .returns import Shape
 from .schemas import partial
 
 if TYPE_CHECKING:
-    from apispec.ext.marshmallow import OpenAPIConverter
+    from apispec.ext.marshmallow.openapi import OpenAPIConverter
     from marshmallow import Schema
 
     from ..endpoint import Endpoint
@@ -50,7 +50,7 @@ class Media:
 
     def ref(self, schema: Schema) -> dict[str, Any]:
         """The ``$ref`` of ``schema``'s component, registering it on first use."""
-        found: dict[str, Any] = self.converter.resolve_nested_schema(schema)
+        found: dict[str, Any] = self.converter.resolve_nested_schema(schema)  # type: ignore[no-untyped-call]
         return found
 
     def output(self, endpoint: Endpoint, shapes: frozenset[Shape]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from .schemas import examples
 
 if TYPE_CHECKING:
     from apispec import APISpec
-    from apispec.ext.marshmallow import OpenAPIConverter
+    from apispec.ext.marshmallow.openapi import OpenAPIConverter
     from marshmallow import Schema
 
     from ..endpoint import Endpoint
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Parameters", "path_parameters", "query_description"]
 
-_PATH_FIELDS = {
+_PATH_FIELDS: dict[str, dict[str, Any]] = {
     "int": {"type": "integer", "minimum": 0, "maximum": MAX_INT},
     "uuid": {"type": "string", "format": "uuid"},
     "str": {"type": "string", "minLength": 1},

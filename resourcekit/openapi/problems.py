@@ -50,7 +50,8 @@ PROBLEMS: dict[int, Problem] = {
     404: Problem("NotFound", "No such resource: a path field that does not convert, or nothing "
                  "there.", "no station 42"),
     406: Problem("NotAcceptable", "None of the media types the resource has is acceptable to "
-                 "`Accept`; `available` lists them.", "none of the media types this resource has is acceptable",
+                 "`Accept`; `available` lists them.",
+                 "none of the media types this resource has is acceptable",
                  {"available": ["application/json", "application/xml"]}),
     409: Problem("Conflict", "A request with this `Idempotency-Key` is still in progress.",
                  "a request with this Idempotency-Key is still in progress; retry later"),

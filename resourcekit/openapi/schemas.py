@@ -22,7 +22,7 @@ XSI_NIL = (
 
 def schema_name(schema: type[Schema] | Schema) -> str:
     """The class name without ``Schema``; a partial (``PATCH``) variant ends in ``Patch``."""
-    name: str = _class_name(schema)
+    name: str = _class_name(schema if isinstance(schema, type) else type(schema))
     return f"{name}Patch" if getattr(schema, "partial", False) is True else name
 
 
