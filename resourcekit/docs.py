@@ -3,7 +3,8 @@
 ``Site(docs=True)`` calls `install`, which registers three resources:
 
 - ``GET /openapi.json``: `resourcekit.openapi.document`, built on the first request and again
-  whenever routes were added since, with a weak ``ETag`` so clients revalidate cheaply;
+  whenever routes were added since, with a weak ``ETag`` so clients revalidate cheaply; under a
+  mount point (``SCRIPT_NAME``) its ``servers`` names that path, unless the site set its own;
 - ``GET /docs``: Swagger UI, with ``Content-Security-Policy`` allowing this site only;
 - ``GET /docs/assets/{name}``: Swagger UI's script, stylesheet and icons from the
   ``openapi-ui-bundles`` package (Swagger UI 5, which reads OpenAPI 3.1), plus the page's own
