@@ -66,6 +66,15 @@ class Authenticator:
         """The ``WWW-Authenticate`` value, with ``error`` where the scheme defines one."""
         raise NotImplementedError
 
+    def openapi_scheme(self) -> tuple[str, dict[str, Any]]:
+        """The name and OpenAPI Security Scheme Object documenting this kind of credential.
+
+        By default an HTTP authentication scheme named by ``scheme`` (as `Bearer` and `Basic`
+        are); override it for credentials sent another way, as `APIKey` does.
+        """
+        scheme = (self.scheme or type(self).__name__).lower()
+        return f"{scheme}Auth", {"type": "http", "scheme": scheme}
+
     def accepted(self, identity: Any | None, refusal: str) -> Any:
         """``verify``'s answer: the identity, or 401 ``invalid_token`` with ``refusal``."""
         if identity is None:
@@ -170,6 +179,10 @@ class APIKey(Authenticator):
     def challenge(self, error: str | None = None) -> str:
         value = f'APIKey header="{self.header}"'
         return f'{value}, error="{error}"' if error else value
+
+    def openapi_scheme(self) -> tuple[str, dict[str, Any]]:
+        name = "apiKey" if self.header == "X-API-Key" else f"apiKey-{self.header}"
+        return name, {"type": "apiKey", "in": "header", "name": self.header}
 
 
 def authenticate(

@@ -3,7 +3,8 @@
 ``Site(docs=True)`` calls `install`, which registers three resources:
 
 - ``GET /openapi.json``: `resourcekit.openapi.document`, built on the first request and again
-  whenever routes were added since, with a weak ``ETag`` so clients revalidate cheaply;
+  whenever routes were added since, with a weak ``ETag`` so clients revalidate cheaply; under a
+  mount point (``SCRIPT_NAME``) its ``servers`` names that path, unless the site set its own;
 - ``GET /docs``: Swagger UI, with ``Content-Security-Policy`` allowing this site only;
 - ``GET /docs/assets/{name}``: Swagger UI's script, stylesheet and icons from the
   ``openapi-ui-bundles`` package (Swagger UI 5, which reads OpenAPI 3.1), plus the page's own
@@ -102,7 +103,8 @@ class _Internal(Resource):
     """Open to every client, and not part of the document it serves."""
 
     authentication = []  # none required, whatever the site's default
-    _openapi_hidden = True
+    documented = False
+    vary = ()  # one representation whatever the request: a 304 carries no Vary the 200 lacks
 
 
 class OpenAPIDocument(_Internal):
@@ -115,7 +117,7 @@ class OpenAPIDocument(_Internal):
         self._lock = threading.Lock()
         self._cache: dict[tuple[int, str], tuple[bytes, str]] = {}
 
-    def etag(self, request: Request) -> str:
+    def etag(self, request: Request, **fields: Any) -> str:
         return self._built(request)[1]
 
     def get(self, request: Request) -> webob.Response:
@@ -155,8 +157,8 @@ class DocsAsset(_Internal):
     def __init__(self) -> None:
         self._files: dict[str, tuple[bytes, str]] = {}
 
-    def etag(self, request: Request, name: str) -> str:
-        return self._file(name)[1]
+    def etag(self, request: Request, **fields: Any) -> str:
+        return self._file(fields["name"])[1]  # the route's one field
 
     def get(self, request: Request, name: str) -> webob.Response:
         body, tag = self._file(name)
@@ -178,7 +180,7 @@ def _read_asset(name: str) -> bytes:
 
 def _serialised(site: Site, script_name: str) -> tuple[bytes, str]:
     document: dict[str, Any] = site.openapi()
-    if script_name:
+    if script_name and site.servers is None:  # the site's own servers are what it says
         document = {**document, "servers": [{"url": script_name}]}
     body = json.dumps(document, ensure_ascii=False).encode()
     return body, _weak_tag(body)

@@ -58,6 +58,8 @@ class Resource:
     """True: ``POST`` and ``PATCH`` honour ``Idempotency-Key``; ``None`` takes the site's."""
     hooks: ClassVar[Sequence[Any]] = ()
     """`resourcekit.Hook` objects run around this resource's handlers."""
+    documented: ClassVar[bool] = True
+    """False keeps the route out of the OpenAPI document."""
 
     def etag(self, request: Request, **fields: Any) -> str | None:
         """The current entity tag of the resource, or None if it has no current state.

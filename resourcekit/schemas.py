@@ -39,7 +39,7 @@ def load_body(schema: Schema | None, data: Any, *, partial: bool = False) -> Any
 
 
 def load_query(
-    schema: Schema | None, query_string: str, params: Callable[[], MultiDict]
+    schema: Schema | None, query_string: str, params: Callable[[], MultiDict[str, str]]
 ) -> Any:
     """Validate the query string; parameters the schema does not name are ignored.
 
@@ -73,7 +73,7 @@ def _fresh(loaded: dict[str, Any]) -> dict[str, Any]:
     return {k: list(v) if type(v) is list else v for k, v in loaded.items()}
 
 
-def _load_params(schema: Schema, params: MultiDict) -> Any:
+def _load_params(schema: Schema, params: MultiDict[str, str]) -> Any:
     takes_many = _query_fields(schema)
     data: dict[str, Any] = {}
     for key, value in params.items():  # the schema's parameters only
@@ -101,7 +101,7 @@ _SCALARS = frozenset({
     fields.DateTime, fields.NaiveDateTime, fields.AwareDateTime, fields.Date, fields.Time,
     fields.TimeDelta, fields.Email, fields.URL, fields.Enum, fields.IP, fields.IPv4, fields.IPv6,
 })
-_VALIDATORS = frozenset({
+_VALIDATORS: frozenset[type] = frozenset({
     validate.Range, validate.Length, validate.OneOf, validate.NoneOf, validate.Equal,
     validate.Regexp, validate.ContainsOnly, validate.ContainsNoneOf, validate.Email, validate.URL,
 })
@@ -125,21 +125,25 @@ def _deterministic(schema: Schema) -> bool:
     return all(_plain(field) for field in schema.load_fields.values())
 
 
-def _plain(field: fields.Field) -> bool:
+def _plain(field: fields.Field[Any]) -> bool:
     if type(field) is fields.List:
         inner = field.inner
         return type(inner) in _SCALARS and _plain_options(inner) and _plain_options(field)
     return type(field) in _SCALARS and _plain_options(field)
 
 
-def _plain_options(field: fields.Field) -> bool:
+def _plain_options(field: fields.Field[Any]) -> bool:
     return not callable(field.load_default) and all(
         type(validator) in _VALIDATORS for validator in field.validators
     )
 
 
 def _load(
-    schema: Schema, data: Any, error: type[errors.HTTPError], what: str, **options: Any
+    schema: Schema,
+    data: Any,
+    error: type[errors.BadRequest | errors.UnprocessableContent],
+    what: str,
+    **options: Any,
 ) -> Any:
     """``schema.load``, its rejection an ``error`` listing every field's messages."""
     try:

@@ -89,7 +89,9 @@ class Site:
     ``allowed_hosts`` lists the host names the site answers to (others get 400; see
     `resourcekit.hosts`), and a ``Host`` that is not ``host[:port]`` is 400 regardless;
     ``hooks`` run around every request (see `resourcekit.hooks`). ``docs=True`` serves the
-    OpenAPI document at ``/openapi.json`` and an interactive page at ``/docs``.
+    OpenAPI document at ``/openapi.json`` and an interactive page at ``/docs``; ``license``
+    (an OpenAPI License Object, ``{"name": ..., "identifier": ...}``) and ``servers`` (Server
+    Objects) go into that document as given.
     """
 
     request_class: type[Request] = Request
@@ -100,6 +102,8 @@ class Site:
         version: str = "0.1.0",
         *,
         description: str | None = None,
+        license: dict[str, Any] | None = None,
+        servers: list[dict[str, Any]] | None = None,
         debug: bool = False,
         media: Sequence[MediaHandler] | None = None,
         max_body_size: int = 1024 * 1024,
@@ -118,6 +122,8 @@ class Site:
         self.title = title
         self.version = version
         self.description = description
+        self.license = license
+        self.servers = servers
         self.debug = debug
         self.max_body_size = max_body_size
         self.authentication = authentication

@@ -65,7 +65,7 @@ class _Versioned(_StoreResource):
     def last_modified(self, request, **fields):
         return self._current(request, **fields)["updated_at"]
 
-    def get(self, request, **fields):
+    def get(self, request, **fields) -> dict[str, Any]:
         """Read it, with ``ETag`` and ``Last-Modified`` for conditional requests."""
         return self._current(request, **fields)
 
@@ -81,7 +81,7 @@ class Root(Resource):
 
     schema = RootSchema
 
-    def get(self, request):
+    def get(self, request) -> dict[str, Any]:
         """What this API is, and where its collections are."""
         return {
             "title": TITLE,
@@ -97,7 +97,7 @@ class Stations(_StoreResource):
     schema = StationSchema
     query_schema = StationQuerySchema
 
-    def get(self, request):
+    def get(self, request) -> Page:
         """List stations, by id, a page at a time.
 
         ``limit`` (1 to 100, default 20) and ``offset`` select the page, ``country`` filters by
@@ -108,7 +108,7 @@ class Stations(_StoreResource):
         rows, total = self.store.list_stations(query["limit"], query["offset"], query["country"])
         return Page(rows, limit=query["limit"], offset=query["offset"], total=total)
 
-    def post(self, request):
+    def post(self, request) -> Created:
         """Add a station; ``Location`` names it. ``Idempotency-Key`` makes a retry safe."""
         row = self.store.create_station(request.validated, request.idempotency_key)
         return Created(row, location=request.url_for(Station, station_id=row["id"]))
@@ -122,19 +122,19 @@ class Station(_Versioned):
     def _load(self, request, station_id):
         return self._station(station_id)
 
-    def put(self, request, station_id):
+    def put(self, request, station_id) -> dict[str, Any]:
         """Replace the station: every required field, as for a new one."""
         expected = self._expected(request, station_id)
         row = self.store.replace_station(station_id, request.validated, expected)
         return self._written(row, station_id)
 
-    def patch(self, request, station_id):
+    def patch(self, request, station_id) -> dict[str, Any]:
         """Change the given fields of the station, leaving the others as they are."""
         expected = self._expected(request, station_id)
         row = self.store.update_station(station_id, request.validated, expected)
         return self._written(row, station_id)
 
-    def delete(self, request, station_id):
+    def delete(self, request, station_id) -> None:
         """Delete the station and its observations."""
         if not self.store.delete_station(station_id, self._expected(request, station_id)):
             self._written(None, station_id)
@@ -159,7 +159,7 @@ class Observations(_StoreResource):
     schema = ObservationSchema
     query_schema = ObservationQuerySchema
 
-    def get(self, request, station_id):
+    def get(self, request, station_id) -> Page:
         """List the station's observations, newest first, a page at a time.
 
         ``since`` and ``until`` (ISO 8601 with a UTC offset) bound ``observed_at``; ``limit``
@@ -172,7 +172,7 @@ class Observations(_StoreResource):
         )
         return Page(rows, limit=query["limit"], offset=query["offset"], total=total)
 
-    def post(self, request, station_id):
+    def post(self, request, station_id) -> Created:
         """Record an observation at the station; ``Location`` names it."""
         row = self.store.create_observation(
             station_id, request.validated, request.idempotency_key
@@ -198,7 +198,7 @@ class Weather(_StoreResource):
     schema = WeatherSchema
     cache_control = "public, max-age=60"
 
-    def get(self, request, station_id):
+    def get(self, request, station_id) -> dict[str, Any]:
         """The station's latest observation, with the station's name."""
         self._station(station_id)
         row = self.store.latest_observation(station_id)

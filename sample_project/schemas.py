@@ -35,8 +35,13 @@ class Number(fields.Float):
         return super()._validated(value)
 
 
-def _optional_number(*validators: validate.Validator) -> Number:
-    return Number(load_default=None, allow_none=True, validate=list(validators))
+def _optional_number(*validators: validate.Validator, **kwargs: Any) -> Number:
+    return Number(load_default=None, allow_none=True, validate=list(validators), **kwargs)
+
+
+def _example(value: Any) -> dict[str, Any]:
+    """A field's ``metadata``: the value the OpenAPI document shows as its example."""
+    return {"example": value}
 
 
 def _in_utc_range(value: dt.datetime) -> None:
@@ -67,33 +72,51 @@ _COUNTRY = validate.Regexp(
 
 
 class StationSchema(Schema):
-    id = fields.Int(dump_only=True)
-    name = fields.Str(required=True, validate=[validate.Length(min=1, max=100), _PRINTABLE])
-    latitude = Number(required=True, validate=validate.Range(min=-90, max=90))
-    longitude = Number(required=True, validate=validate.Range(min=-180, max=180))
-    elevation_m = _optional_number()
-    country = fields.Str(required=True, validate=_COUNTRY)
-    created_at = _timestamp(dump_only=True)
-    updated_at = _timestamp(dump_only=True)
+    id = fields.Int(dump_only=True, metadata=_example(1))
+    name = fields.Str(
+        required=True,
+        validate=[validate.Length(min=1, max=100), _PRINTABLE],
+        metadata=_example("Zugspitze"),
+    )
+    latitude = Number(
+        required=True, validate=validate.Range(min=-90, max=90), metadata=_example(47.4211)
+    )
+    longitude = Number(
+        required=True, validate=validate.Range(min=-180, max=180), metadata=_example(10.9863)
+    )
+    elevation_m = _optional_number(metadata=_example(2956.0))
+    country = fields.Str(required=True, validate=_COUNTRY, metadata=_example("DE"))
+    created_at = _timestamp(dump_only=True, metadata=_example("2026-11-02T08:30:00+00:00"))
+    updated_at = _timestamp(dump_only=True, metadata=_example("2026-11-20T16:45:12+00:00"))
 
     class Meta:
+        description = "A weather station: where it stands, in WGS 84 degrees and metres."
         xml_name = "station"
         xml_plural = "stations"
 
 
 class ObservationSchema(Schema):
-    id = fields.Int(dump_only=True)
-    station_id = fields.Int(dump_only=True)
-    observed_at = _timestamp(required=True)
-    temperature_c = Number(required=True, validate=validate.Range(min=-90, max=60))
-    humidity_pct = _optional_number(validate.Range(min=0, max=100))
-    pressure_hpa = _optional_number(validate.Range(min=800, max=1100))
-    wind_speed_ms = _optional_number(validate.Range(min=0))
-    wind_direction_deg = _optional_number(validate.Range(min=0, max=360))
-    created_at = _timestamp(dump_only=True)
-    updated_at = _timestamp(dump_only=True)
+    id = fields.Int(dump_only=True, metadata=_example(1042))
+    station_id = fields.Int(dump_only=True, metadata=_example(1))
+    observed_at = _timestamp(required=True, metadata=_example("2026-11-23T12:00:00+00:00"))
+    temperature_c = Number(
+        required=True, validate=validate.Range(min=-90, max=60), metadata=_example(-4.5)
+    )
+    humidity_pct = _optional_number(validate.Range(min=0, max=100), metadata=_example(87.0))
+    pressure_hpa = _optional_number(
+        validate.Range(min=800, max=1100), metadata=_example(1012.3)
+    )
+    wind_speed_ms = _optional_number(validate.Range(min=0), metadata=_example(12.4))
+    wind_direction_deg = _optional_number(
+        validate.Range(min=0, max=360), metadata=_example(270.0)
+    )
+    created_at = _timestamp(dump_only=True, metadata=_example("2026-11-23T12:00:04+00:00"))
+    updated_at = _timestamp(dump_only=True, metadata=_example("2026-11-23T12:00:04+00:00"))
 
     class Meta:
+        description = (
+            "One observation at a station: temperature, and what else the station measures."
+        )
         xml_name = "observation"
         xml_plural = "observations"
 
@@ -101,26 +124,31 @@ class ObservationSchema(Schema):
 class WeatherSchema(ObservationSchema):
     """The latest observation of a station, with the station's name."""
 
-    station_name = fields.Str(dump_only=True)
+    station_name = fields.Str(dump_only=True, metadata=_example("Zugspitze"))
 
     class Meta:
+        description = "The latest observation of a station, with the station's name."
         xml_name = "weather"
 
 
 class _LinksSchema(Schema):
-    self = fields.Url(dump_only=True)
-    stations = fields.Url(dump_only=True)
+    self = fields.Url(dump_only=True, metadata=_example("http://127.0.0.1:8080/"))
+    stations = fields.Url(dump_only=True, metadata=_example("http://127.0.0.1:8080/stations"))
 
 
 class RootSchema(Schema):
     """The API root: what this API is, and where its collections are."""
 
-    title = fields.Str(dump_only=True)
-    version = fields.Str(dump_only=True)
-    description = fields.Str(dump_only=True)
+    title = fields.Str(dump_only=True, metadata=_example("Weather stations"))
+    version = fields.Str(dump_only=True, metadata=_example("1.0.0"))
+    description = fields.Str(
+        dump_only=True,
+        metadata=_example("Weather stations and their observations, in JSON and XML."),
+    )
     links = fields.Nested(_LinksSchema, dump_only=True)
 
     class Meta:
+        description = "The API root: what this API is, and where its collections are."
         xml_name = "api"
         xml_plural = "apis"
 
@@ -133,12 +161,15 @@ class PageQuerySchema(Schema):
 
 
 class StationQuerySchema(PageQuerySchema):
-    country = fields.Str(load_default=None, validate=_COUNTRY)
+    country = fields.Str(load_default=None, validate=_COUNTRY, metadata=_example("DE"))
 
 
 class ObservationQuerySchema(PageQuerySchema):
-    since = _timestamp(load_default=None)
-    until = _timestamp(load_default=None)
+    since = _timestamp(load_default=None, metadata=_example("2026-11-23T00:00:00+00:00"))
+    until = _timestamp(load_default=None, metadata=_example("2026-11-24T00:00:00+00:00"))
+
+    class Meta:
+        description = "`since` must not be after `until`: such a window is refused with `400`."
 
     @validates_schema
     def _window(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -244,6 +244,17 @@ def test_invalid_keys_fall_back_to_entry() -> None:
     assert xml.parse(xml.render(data, None, False), None, None) == data
 
 
+def test_astral_keys_are_written_as_entries() -> None:
+    """XML 1.0 allows U+10000 in a name, but expat refuses it: the key goes in an attribute."""
+    data = {"\U00010000": 1, "a\U0001f600": 2}
+    body = xml.render(data, None, False)
+    root = ET.fromstring(body)
+    assert [(child.tag, child.get("key")) for child in root] == [
+        ("entry", "\U00010000"), ("entry", "a\U0001f600")
+    ]
+    assert xml.parse(body, None, None) == {"\U00010000": "1", "a\U0001f600": "2"}
+
+
 def test_lone_item_key_is_not_read_as_a_list() -> None:
     body = xml.render({"d": {"item": "x"}}, None, False)
     assert b'<entry key="item">x</entry>' in body

@@ -22,7 +22,7 @@ import webob
 from marshmallow import Schema, fields, validate
 from openapi_spec_validator import validate as validate_openapi
 
-from resourcekit import Created, Page, Resource, Site, auth
+from resourcekit import Created, Page, Request, Resource, Site, auth
 from resourcekit.docs import ASSETS
 from resourcekit.ratelimit import RateLimit
 from resourcekit.testing import Client
@@ -123,7 +123,9 @@ def test_query_parameters_come_from_the_query_schema(document: dict[str, Any]) -
             "type": "integer", "default": 20, "minimum": 1, "maximum": 100
         }
         assert query["offset"]["schema"]["minimum"] == 0
-        assert query["country"]["schema"] == {"type": "string", "pattern": "^[A-Z]{2}$"}
+        assert query["country"]["schema"] == {
+            "type": "string", "pattern": "^[A-Z]{2}$", "examples": ["DE"]
+        }
     observations = document["paths"]["/stations/{station_id}/observations"]["get"]
     names = {p["name"] for p in observations["parameters"] if p.get("in") == "query"}
     assert names == {"limit", "offset", "since", "until"}
@@ -199,17 +201,40 @@ def test_success_statuses_and_headers(document: dict[str, Any]) -> None:
     assert weather["304"]["headers"]["Cache-Control"]["required"] is True
 
 
-def test_unannotated_reads_are_an_object_or_a_list(document: dict[str, Any]) -> None:
-    content = document["paths"]["/stations"]["get"]["responses"]["200"]["content"]
-    schema = content["application/xml"]["schema"]
-    one, many = schema["oneOf"]
-    assert one == {"$ref": "#/components/schemas/Station"}
-    assert many == {
+def test_the_samples_reads_are_typed(document: dict[str, Any]) -> None:
+    def schema(path: str) -> dict[str, Any]:
+        content = document["paths"][path]["get"]["responses"]["200"]["content"]
+        found: dict[str, Any] = content["application/xml"]["schema"]
+        return found
+
+    assert schema("/stations") == {
         "type": "array",
         "items": {"$ref": "#/components/schemas/Station"},
         "xml": {"name": "stations", "wrapped": True},
     }
     assert "Link" in document["paths"]["/stations"]["get"]["responses"]["200"]["headers"]
+    assert schema("/stations/{station_id}") == {"$ref": "#/components/schemas/Station"}
+    assert "Link" not in document["paths"]["/stations/{station_id}"]["get"]["responses"]["200"][
+        "headers"
+    ]
+    assert schema("/stations/{station_id}/observations")["type"] == "array"
+    assert schema("/stations/{station_id}/weather") == {"$ref": "#/components/schemas/Weather"}
+    assert schema("/") == {"$ref": "#/components/schemas/Root"}
+    for _, _, operation in operations(document):
+        for response in operation["responses"].values():
+            assert "oneOf" not in json.dumps(resolve(document, response))
+
+
+def test_head_responses_have_no_content(document: dict[str, Any]) -> None:
+    heads = [(path, op) for path, method, op in operations(document) if method == "head"]
+    assert len(heads) == 6
+    for path, operation in heads:
+        get = document["paths"][path]["get"]["responses"]
+        assert set(operation["responses"]) == set(get), path
+        for status, response in operation["responses"].items():
+            if not status.startswith("4"):
+                assert "content" not in response, (path, status)
+                assert response.get("headers") == get[status].get("headers"), (path, status)
 
 
 def test_problems_are_components_referenced_by_status(document: dict[str, Any]) -> None:
@@ -265,8 +290,8 @@ def test_security_follows_the_authenticators(document: dict[str, Any]) -> None:
     for path, method, operation in operations(document):
         if method in ("post", "put", "patch", "delete"):
             assert operation["security"] == [{"bearerAuth": []}], (path, method)
-        else:
-            assert "security" not in operation, (path, method)
+        else:  # open to anyone, where other methods are not
+            assert operation["security"] == [], (path, method)
 
 
 def test_summaries_come_from_docstrings(document: dict[str, Any]) -> None:
@@ -306,29 +331,29 @@ def annotated_site(**options: Any) -> Site:
     class Notes(Resource):
         schema = NoteSchema
 
-        def get(self, request) -> list[dict]:
+        def get(self, request: Request) -> list[dict[str, Any]]:
             return []
 
-        def post(self, request) -> Created:
+        def post(self, request: Request) -> Created:
             return Created({}, location="/")
 
     class Pages(Resource):
         schema = NoteSchema
 
-        def get(self, request) -> Page:
+        def get(self, request: Request) -> Page:
             return Page([], limit=10)
 
     class Note(Resource):
         schema = NoteSchema
         require_preconditions = True
 
-        def etag(self, request, key, rest):
+        def etag(self, request: Request, **fields: Any) -> str:
             return "1"
 
-        def get(self, request, key, rest) -> dict[str, Any]:
+        def get(self, request: Request, key: str, rest: str) -> dict[str, Any]:
             return {}
 
-        def put(self, request, key, rest):
+        def put(self, request: Request, key: str, rest: str) -> dict[str, Any]:
             return {}
 
     site.add("/notes", Notes)
@@ -342,9 +367,10 @@ def test_return_annotations_decide_object_or_list() -> None:
     validate_openapi(document)
 
     def schema(path: str) -> dict[str, Any]:
-        return document["paths"][path]["get"]["responses"]["200"]["content"]["application/json"][
-            "schema"
-        ]
+        found: dict[str, Any] = document["paths"][path]["get"]["responses"]["200"]["content"][
+            "application/json"
+        ]["schema"]
+        return found
 
     assert schema("/notes")["type"] == "array"
     assert schema("/notes")["xml"] == {"name": "notes", "wrapped": True}
@@ -411,7 +437,7 @@ def test_permissions_give_403_and_401() -> None:
         permissions = (auth.authenticated,)
         authentication = [auth.Bearer(auth.tokens({"t": "me"}))]
 
-        def get(self, request):
+        def get(self, request: Request) -> dict[str, Any]:
             return {}
 
     site = Site()
@@ -434,10 +460,10 @@ def test_rate_limits_are_documented() -> None:
 
 def test_a_schemaless_resource_is_documented_as_any_content() -> None:
     class Free(Resource):
-        def get(self, request):
+        def get(self, request: Request) -> dict[str, Any]:
             return {"anything": True}
 
-        def post(self, request):
+        def post(self, request: Request) -> Created:
             return Created(request.validated, location="/free")
 
     site = Site()
@@ -474,7 +500,7 @@ def test_openapi_json_follows_routes_added_later() -> None:
     assert client.get("/openapi.json").json["paths"] == {}
 
     class Late(Resource):
-        def get(self, request):
+        def get(self, request: Request) -> dict[str, Any]:
             return {}
 
     site.add("/late", Late)
@@ -492,11 +518,12 @@ def test_docs_need_no_credentials_on_a_site_that_requires_them() -> None:
 
 
 def test_openapi_json_names_the_mount_point(sample: Site) -> None:
-    request = webob.Request.blank("/openapi.json", environ={"SCRIPT_NAME": "/weather"})
+    environ: dict[str, Any] = {"SCRIPT_NAME": "/weather"}
+    request = webob.Request.blank("/openapi.json", environ=environ)
     response = request.get_response(sample)
     assert response.status_int == 200
     assert json.loads(response.body)["servers"] == [{"url": "/weather"}]
-    assert "servers" not in Client(sample).get("/openapi.json").json
+    assert Client(sample).get("/openapi.json").json["servers"] == [{"url": "/"}]
 
 
 class _Links(HTMLParser):

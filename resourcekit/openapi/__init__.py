@@ -1,0 +1,166 @@
+"""The OpenAPI 3.1 document of a site, built with apispec from what the routes already declare.
+
+Nothing here is written twice: paths come from the URI templates, schemas from the resources'
+marshmallow schemas (through apispec's `MarshmallowPlugin`), media types from the site's media
+handlers, and the responses from the same settings the site acts on (validators, authentication,
+rate limits, ``Idempotency-Key``). What the site cannot know without running a handler is
+decided as follows:
+
+- **What a read returns** (`returns`). The ``GET`` handler's return annotation, read with
+  ``typing.get_type_hints``, says it: ``list[...]``, ``tuple``, ``Sequence[...]`` or
+  `resourcekit.Page` is an array, ``None`` a ``204`` without content, a union each of its
+  members, any other type (``dict``, a model) one object. ``Any``, ``object``, a
+  ``webob.Response`` or an annotation whose names do not resolve say nothing; then the route
+  does: a template whose last segment is a field (``/stations/{station_id}``) names one item, an
+  object. Only where neither says (an unannotated handler of ``/stations``) is the ``200``
+  ``oneOf`` the object and an array of it: annotate the handler to sharpen the document.
+- **Statuses.** ``POST`` answers ``201`` (`resourcekit.Created`; without a body under ``Prefer:
+  return=minimal``, which OpenAPI cannot tell apart), ``PUT``/``PATCH`` ``200`` (``204`` under
+  ``Prefer: return=minimal``), ``DELETE`` ``204``; ``HEAD`` has the headers of ``GET`` and no
+  content. ``404`` is listed for routes with fields (a value that does not convert, or a row
+  that does not exist); a handler may raise other statuses that no declaration reveals.
+- **Query strings** are read by ``GET`` (and so ``HEAD``) handlers: ``query_schema`` becomes
+  their query parameters, without ``null`` (a query string cannot carry one). A rule between
+  parameters (``since`` before ``until``) is the query schema's ``Meta.description``, added to
+  the operation's description.
+- **Problems** (RFC 9457, `problems`) are components under ``components/responses``, referenced
+  by status, each with an example the site would send: ``406`` everywhere, ``400``/``413``/
+  ``415``/``422`` for bodies, ``412``/``428`` with validators and ``require_preconditions``,
+  ``401``/``403`` with authentication and permissions, ``429`` with a rate limit, ``409`` with
+  ``Idempotency-Key``. ``405`` and ``501`` are not listed: they answer methods an operation is
+  not.
+- **Security** (`security`): each authenticator names its scheme
+  (`resourcekit.auth.Authenticator.openapi_scheme`). Once any operation needs credentials, every
+  operation states ``security``, ``[]`` where it is open to anyone.
+- **Examples**: a field's ``metadata={"example": ...}`` (or ``"examples": [...]``) becomes its
+  property's ``examples``; a schema's ``Meta.description`` its component's ``description``.
+- **XML** (`schemas`) follows the site's mapping: each schema component has ``xml.name``
+  (`xml_name`), a collection is a wrapped array named `xml_plural`, list fields are wrapped arrays
+  of ``<item>``. A nested schema property becomes ``allOf`` with the property's own ``xml.name``,
+  since tools give a referenced component's ``xml.name`` precedence over the property name. The
+  site writes ``null`` as an empty element with ``xsi:nil="true"``, which OpenAPI's ``xml`` object
+  cannot say: the description of each schema with a nullable member says it.
+- **Servers and license**: ``servers`` is the site's (``Site.servers``), else ``[{"url": "/"}]``,
+  the host the document was fetched from; ``info.license`` only where the site names one
+  (``Site.license``).
+
+Routes whose resource sets ``documented = False`` (the docs routes themselves) are left out.
+
+Linters' remaining warnings are choices: no ``license`` or ``contact`` unless the site gives them,
+a ``description`` only where the handler's docstring has more than its summary, and no ``4xx``
+on ``OPTIONS`` of a route without fields (it cannot fail).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema, fields
+
+from ..methods import BODY_METHODS, SAFE_METHODS
+from . import problems, schemas, security
+from .content import Media
+from .parameters import Parameters, path_parameters, query_description
+from .responses import successes
+from .summaries import default_summary, summary, tag
+
+if TYPE_CHECKING:
+    from ..endpoint import Endpoint
+    from ..routing import Route
+    from ..site import Site
+
+__all__ = ["document"]
+
+OPENAPI_VERSION = "3.1.0"
+
+
+def document(site: Site) -> dict[str, Any]:
+    """The OpenAPI 3.1.0 document of ``site``, as a JSON-ready dict."""
+    return _Builder(site).build()
+
+
+class _Builder:
+    """Builds one document; holds the spec and what every operation shares."""
+
+    def __init__(self, site: Site) -> None:
+        info: dict[str, Any] = {"description": site.description} if site.description else {}
+        if site.license:
+            info["license"] = site.license
+        self.plugin = MarshmallowPlugin(schema_name_resolver=schemas.schema_name)
+        self.spec = APISpec(
+            title=site.title,
+            version=site.version,
+            openapi_version=OPENAPI_VERSION,
+            plugins=[self.plugin],
+            info=info,
+            servers=site.servers or [{"url": "/"}],
+        )
+        self.plugin.map_to_openapi_type(fields.Url, "string", "uri")  # type: ignore[no-untyped-call]
+        converter = self.plugin.converter
+        assert converter is not None  # made when the spec initialised the plugin
+        self.routes = [r for r in site.routes if r.target.resource.documented]
+        self.media = Media.of(site, converter)
+        self.parameters = Parameters(converter, site.idempotency.header)
+        self.schemes = security.schemes(r.target for r in self.routes)
+
+    def build(self) -> dict[str, Any]:
+        rate_limited = any(r.target.rate_limit is not None for r in self.routes)
+        problems.components(self.spec, self.media, rate_limited=rate_limited)
+        self.parameters.components(self.spec)
+        for route in self.routes:
+            resource = route.target.resource
+            self.spec.tag(tag(route.name, resource))
+            self.spec.path(
+                path=_path(route),
+                operations=self._operations(route),
+                parameters=path_parameters(route),
+                **summary(type(resource).__doc__),
+            )
+        for name, scheme in self.schemes.items():
+            self.spec.components.security_scheme(name, scheme)
+        result: dict[str, Any] = self.spec.to_dict()
+        schemas.components(result.get("components", {}).get("schemas", {}), self._classes())
+        return result
+
+    def _classes(self) -> dict[str, type[Schema]]:
+        """Each schema component's marshmallow class, by component name."""
+        return {name: key[0] for key, name in self.media.converter.refs.items()}
+
+    def _operations(self, route: Route[Endpoint]) -> dict[str, Any]:
+        methods = [*route.target.handlers, "OPTIONS"]
+        return {m.lower(): self._operation(route, m) for m in methods}
+
+    def _operation(self, route: Route[Endpoint], method: str) -> dict[str, Any]:
+        endpoint = route.target
+        handler = endpoint.handlers.get(method)
+        operation: dict[str, Any] = {
+            "operationId": f"{route.name}.{method.lower()}",
+            "tags": [route.name],
+            **summary(handler.__doc__ if handler else None, default_summary(route.name, method)),
+        }
+        if method == "HEAD":
+            operation["summary"] = f"Headers only: {operation['summary']}"
+        rule = query_description(endpoint.query_schema) if method in SAFE_METHODS else None
+        if rule:
+            described = operation.get("description")
+            operation["description"] = f"{described}\n\n{rule}" if described else rule
+        parameters = self.parameters.of(endpoint, method)
+        if parameters:
+            operation["parameters"] = parameters
+        if method in BODY_METHODS:
+            operation["requestBody"] = self.media.request_body(endpoint, method)
+        operation["responses"] = {
+            **successes(self.media, route, method), **problems.names(route, method)
+        }
+        if self.schemes:  # then an operation without a requirement is open to anyone: say so
+            operation["security"] = security.requirements(endpoint.authenticators.get(method, ()))
+        return operation
+
+
+def _path(route: Route[Any]) -> str:
+    """The template with bare ``{name}`` fields, as OpenAPI writes them."""
+    return "/" + "/".join(
+        f"{{{s.name}}}" if s.converter else s.literal or "" for s in route.segments
+    )

@@ -1,0 +1,86 @@
+"""Bodies: the media types the site reads and writes, and the schema of each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..media import MediaHandler
+from ..media.xml import xml_plural
+from .returns import Shape
+from .schemas import partial
+
+if TYPE_CHECKING:
+    from apispec.ext.marshmallow.openapi import OpenAPIConverter
+    from marshmallow import Schema
+
+    from ..endpoint import Endpoint
+    from ..site import Site
+
+__all__ = ["Media"]
+
+
+@dataclass(frozen=True)
+class Media:
+    """The site's media types, and the schemas (through ``converter``) of the bodies in them."""
+
+    converter: OpenAPIConverter
+    responses: list[str]
+    requests: list[str]
+    problems: list[str]
+
+    @classmethod
+    def of(cls, site: Site, converter: OpenAPIConverter) -> Media:
+        handlers = site.negotiator.handlers
+        problems = [h.problem_type for h in handlers if h.problem_type]
+        return cls(
+            converter,
+            responses=list(site.negotiator.offers),
+            requests=[t for h in handlers if _parses(h) for t in h.media_types],
+            problems=list(dict.fromkeys(problems)) or [handlers[0].media_types[0]],
+        )
+
+    def content(
+        self, schema: dict[str, Any], media_types: Iterable[str], **extra: Any
+    ) -> dict[str, Any]:
+        """``schema`` (and ``extra``, such as ``example``) for the JSON and XML types; other
+        formats (HTML) are described by name."""
+        return {t: {"schema": schema, **extra} if _structured(t) else {} for t in media_types}
+
+    def ref(self, schema: Schema) -> dict[str, Any]:
+        """The ``$ref`` of ``schema``'s component, registering it on first use."""
+        found: dict[str, Any] = self.converter.resolve_nested_schema(schema)  # type: ignore[no-untyped-call]
+        return found
+
+    def output(self, endpoint: Endpoint, shapes: frozenset[Shape]) -> dict[str, Any]:
+        """The response body: one object, an array of them, or ``oneOf`` both."""
+        schema = endpoint.output_schema
+        if schema is None:
+            return self.content({}, self.responses)
+        one = self.ref(schema)
+        many = {"type": "array", "items": one, "xml": {"name": xml_plural(schema), "wrapped": True}}
+        if Shape.OBJECT in shapes and Shape.ARRAY in shapes:
+            return self.content({"oneOf": [one, many]}, self.responses)
+        return self.content(many if Shape.ARRAY in shapes else one, self.responses)
+
+    def request_body(self, endpoint: Endpoint, method: str) -> dict[str, Any]:
+        """The body the input schema loads (``partial`` for ``PATCH``), in every type read."""
+        schema = endpoint.input_schema
+        if schema is None:
+            return {"required": False, "content": {t: {} for t in self.requests}}
+        ref = self.ref(partial(schema) if method == "PATCH" else schema)
+        body = {"required": True, "content": self.content(ref, self.requests)}
+        return {**body, "description": "Only the fields to change."} if method == "PATCH" else body
+
+
+def _parses(handler: MediaHandler) -> bool:
+    """Whether the handler reads request bodies: it overrides `MediaHandler.parse` and does not
+    say ``parses = False`` (as the HTML handler, whose ``parse`` refuses with 415)."""
+    overrides = type(handler).parse is not MediaHandler.parse
+    return overrides and getattr(handler, "parses", True) is not False
+
+
+def _structured(media_type: str) -> bool:
+    subtype = media_type.partition("/")[2]
+    return subtype in ("json", "xml") or subtype.endswith(("+json", "+xml"))
