@@ -69,7 +69,7 @@ _NAME_START = (
 _NCNAME = re.compile(f"[{_NAME_START}][{_NAME_START}\\-.0-9\xb7\u0300-\u036f\u203f\u2040]*")
 _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
-_Spec = Schema | fields.Field | None
+_Spec = Schema | fields.Field[Any] | None
 """How to read an element: as an object of a schema, as the value of a field, or generically."""
 
 
@@ -383,11 +383,11 @@ def _integer(text: str) -> int:
         raise errors.BadRequest(f"XML integer has more than {limit} digits") from None
 
 
-def _plucked(spec: fields.Pluck) -> fields.Field:
+def _plucked(spec: fields.Pluck) -> fields.Field[Any]:
     return spec.schema.fields[spec.field_name]
 
 
-def _fields_by_key(schema: Schema) -> dict[str, fields.Field]:
+def _fields_by_key(schema: Schema) -> dict[str, fields.Field[Any]]:
     """Fields by the key they load from; elements matching none are read generically."""
     return {
         (field.data_key if field.data_key is not None else name): field
