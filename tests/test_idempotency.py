@@ -51,20 +51,6 @@ def test_results_expire_after_their_ttl() -> None:
     assert s.begin("k", "other fp", DAY).state is BeginState.STARTED
 
 
-def test_claims_lapse_after_the_lock_ttl() -> None:
-    s, clock = store()  # lock_ttl defaults to 60 s
-    crashed = s.begin("k", "fp", DAY)
-    clock.advance(59.9)
-    assert s.begin("k", "fp", DAY).state is BeginState.IN_PROGRESS
-    clock.advance(0.1)
-    retry = s.begin("k", "fp", DAY)
-    assert retry.state is BeginState.STARTED
-    assert not s.complete("k", CREATED, DAY, token=crashed.token)  # too late: not its claim
-    s.release("k", token=crashed.token)
-    assert s.begin("k", "fp", DAY).state is BeginState.IN_PROGRESS
-    assert s.complete("k", CREATED, DAY, token=retry.token)
-
-
 def test_a_claim_lapses_at_the_key_ttl_when_that_is_shorter() -> None:
     s, clock = store(lock_ttl=30)
     s.begin("k", "fp", 5)

@@ -140,19 +140,17 @@ class _Writer:
 
     def element(self, name: str, value: Any, attrs: str = "") -> None:
         parts = self.parts
-        if isinstance(value, dict):
+        if isinstance(value, dict | list | tuple | set | frozenset):
             if not value:
                 parts.append(f"<{name}{attrs} />")
                 return
             parts.append(f"<{name}{attrs}>")
-            self.members(value)
-        elif isinstance(value, list | tuple | set | frozenset):
-            if not value:
-                parts.append(f"<{name}{attrs} />")
-                return
-            parts.append(f"<{name}{attrs}>")
-            for member in value:
-                self.element(self.item, member)
+            if isinstance(value, dict):
+                self.members(value)
+            else:
+                for member in value:
+                    self.element(self.item, member)
+            parts.append(f"</{name}>")
         elif value is None or (
             self.nil_non_finite and isinstance(value, float) and not math.isfinite(value)
         ):
@@ -160,12 +158,9 @@ class _Writer:
             # the same data in either format.
             self.nil = True
             parts.append(f'<{name}{attrs} xsi:nil="true" />')
-            return
         else:
             text = _escape(_text(value))
             parts.append(f"<{name}{attrs}>{text}</{name}>" if text else f"<{name}{attrs} />")
-            return
-        parts.append(f"</{name}>")
 
     def members(self, value: dict[Any, Any]) -> None:
         """One child per key; keys that cannot be element names go in ``<entry key="...">``.
