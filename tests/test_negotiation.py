@@ -15,6 +15,7 @@ from resourcekit import errors
 from resourcekit.media import MediaHandler
 from resourcekit.media.json import JSONHandler
 from resourcekit.media.xml import XMLHandler
+from resourcekit.memo import Memo
 from resourcekit.testing import Client
 
 NOTE = {"id": 1, "title": "Buy milk", "done": False, "tags": ["home"]}
@@ -352,3 +353,13 @@ def test_readable_types_default_to_every_media_type_of_a_handler_that_parses() -
     assert XMLHandler().readable_types() == ("application/xml", "text/xml")
     assert RenderOnlyHandler().readable_types() == ()
     assert ReportHandler().readable_types() == ("text/csv",)
+
+
+def test_decisions_are_kept_in_a_memo_that_empties_when_full() -> None:
+    memo: Memo[str, int] = Memo(2)
+    assert memo.keep("a", 1) == 1
+    memo.keep("b", 2)
+    memo.keep("c", 3)  # full: forgets a and b first
+    assert dict(memo) == {"c": 3}
+    with pytest.raises(ValueError, match="at least one"):
+        Memo(0)
