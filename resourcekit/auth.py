@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import errors
+from .headers import is_token, quote
 from .methods import SAFE_METHODS
 
 if TYPE_CHECKING:
@@ -47,7 +48,6 @@ Permission = Callable[["Request", "Resource"], bool]
 """A check run after authentication; a false result is 403."""
 
 _TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-_TCHAR = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _VISIBLE = re.compile(r"[\x21-\x7e]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _READ_ONLY = SAFE_METHODS | {"OPTIONS"}
@@ -93,11 +93,12 @@ class _AuthorizationScheme(Authenticator):
 
     def __init__(self, verify: Callable[..., Any | None], realm: str = "api") -> None:
         self.verify = verify
-        self.realm = _quoted(realm)
+        self.realm = quote(realm)
 
     def credentials(self, request: Request) -> str | None:
         """The token68 after our scheme; None for another scheme; 401 when malformed."""
-        value = request.environ.get("HTTP_AUTHORIZATION", "").strip()
+        value: str = request.environ.get("HTTP_AUTHORIZATION", "")
+        value = value.strip()
         scheme, _, rest = value.partition(" ")
         if scheme.lower() != self.scheme.lower():
             return None
@@ -161,7 +162,7 @@ class APIKey(Authenticator):
     scheme = "APIKey"
 
     def __init__(self, verify: Callable[[str], Any | None], header: str = "X-API-Key") -> None:
-        if not _TCHAR.fullmatch(header):
+        if not is_token(header):
             raise ValueError(f"{header!r} is not a header name")
         self.verify = verify
         self.header = header
@@ -277,13 +278,6 @@ def _secret(value: str) -> bytes:
 
 def _utf8(value: str) -> bytes:
     return value.encode("utf-8", "surrogatepass")
-
-
-def _quoted(value: str) -> str:
-    """``value`` as an HTTP quoted-string."""
-    if _CONTROL.search(value):
-        raise ValueError(f"{value!r} may not contain control characters")
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def check_permissions(

@@ -12,11 +12,12 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .headers import is_token
+
 __all__ = ["CORS", "is_preflight"]
 
 Headers = list[tuple[str, str]]
 
-_TCHAR = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _ORIGIN = re.compile(
     r"([A-Za-z][A-Za-z0-9+.\-]*)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-_]+)(?::(\d{1,5}))?"
 )
@@ -132,7 +133,7 @@ class CORS:
         A disallowed origin, method or request header gets only ``Vary``: a preflight fails by
         the absence of CORS headers, and the site answers 204 either way.
         """
-        origin = environ.get("HTTP_ORIGIN")
+        origin: str = environ.get("HTTP_ORIGIN") or ""
         method = environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD", "")
         if not self.allows(origin) or method not in allowed_methods:
             return [_PREFLIGHT_VARY]
@@ -155,7 +156,7 @@ class CORS:
         """
         if self.any_origin:
             return list(self._wildcard_response)
-        origin = environ.get("HTTP_ORIGIN")
+        origin: str = environ.get("HTTP_ORIGIN") or ""
         if not self.allows(origin):
             return list(_VARY_ORIGIN)
         return [("Access-Control-Allow-Origin", origin), *self._actual, *_VARY_ORIGIN]
@@ -189,7 +190,7 @@ def _header_names(names: Sequence[str]) -> list[str]:
     if isinstance(names, str):
         raise ValueError("header names must be a sequence of names, not one string")
     for name in names:
-        if not isinstance(name, str) or not _TCHAR.fullmatch(name):
+        if not isinstance(name, str) or not is_token(name):
             raise ValueError(f"{name!r} is not a header name")
     return list(names)
 

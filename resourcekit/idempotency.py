@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from . import errors
+from .headers import unquote
 
 if TYPE_CHECKING:
     import webob
@@ -33,6 +34,7 @@ __all__ = [
     "BeginState",
     "Idempotency",
     "IdempotencyStore",
+    "MemoryIdempotencyStore",
     "MemoryStore",
     "StoredResponse",
 ]
@@ -76,11 +78,12 @@ class Begin:
 class IdempotencyStore(abc.ABC):
     """Where keys live. Each operation is atomic, and each is one script on a network store.
 
-    A Redis store keeps one value per key, a claim ``(fingerprint, token)`` or a result
-    ``(fingerprint, response)``. `begin` is ``SET key claim NX PX lock_ttl`` and, when the key
-    exists, a ``GET`` to compare fingerprints, both in one Lua script so nothing happens between
-    them; `complete` and `release` are Lua compare-and-set: ``SET key result PX ttl`` or ``DEL key``
-    only while the value is still the caller's claim.
+    `resourcekit.redis.RedisIdempotencyStore` keeps one hash per key, a claim (``fingerprint``
+    and ``token``) or a result (``fingerprint`` and ``response``), expiring with it. `begin` is
+    one Lua script that creates the claim only where the key does not exist, else reads the
+    fingerprint and the response, so nothing happens between the test and the claim; `complete`
+    and `release` are Lua compare-and-set on the claim's token: store the response (and forget
+    the token) or delete the key only while the claim is still the caller's.
     """
 
     @abc.abstractmethod
@@ -116,12 +119,12 @@ class _Entry:
     response: StoredResponse | None = None
 
     def size(self, key: str) -> int:
-        """What it counts against `MemoryStore.max_bytes`: 200 for bookkeeping, plus the data."""
+        """What it weighs against ``max_bytes``: 200 bytes of bookkeeping, plus the data."""
         kept = self.response.size if self.response is not None else 0
         return 200 + len(key) + len(self.fingerprint) + kept
 
 
-class MemoryStore(IdempotencyStore):
+class MemoryIdempotencyStore(IdempotencyStore):
     """Keys in a dict, for one process: a lock makes each operation atomic across threads.
 
     Claims lapse after ``lock_ttl`` seconds, results after the ``ttl`` they were stored with.
@@ -216,6 +219,10 @@ class MemoryStore(IdempotencyStore):
         self._bytes -= self._entries.pop(key).size(key)
 
 
+MemoryStore = MemoryIdempotencyStore
+"""The first name of `MemoryIdempotencyStore`, kept so that code using it still works."""
+
+
 def _owns(entry: _Entry, token: str | None) -> bool:
     return entry.response is None and (token is None or entry.token == token)
 
@@ -242,7 +249,7 @@ class Idempotency:
     ) -> None:
         if max_response_bytes < 0:
             raise ValueError("max_response_bytes must not be negative")
-        self.store = store if store is not None else MemoryStore()
+        self.store = store if store is not None else MemoryIdempotencyStore()
         self.ttl = ttl
         self.header = header
         self.max_response_bytes = max_response_bytes
@@ -258,7 +265,7 @@ class Idempotency:
         if value is None:
             return None
         if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+            value = unquote(value[1:-1])
         if not 1 <= len(value) <= 255 or not all(" " <= c <= "~" for c in value):
             raise errors.BadRequest(f"{self.header} must be 1 to 255 printable ASCII characters")
         return _digest(scope, value)

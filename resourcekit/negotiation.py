@@ -14,14 +14,16 @@ from typing import TypeVar
 
 from webob.acceptparse import AcceptValidHeader, create_accept_header
 
+from . import errors
 from .media import MediaHandler
+from .memo import Memo
 
 __all__ = ["Choice", "Negotiator"]
 
 Choice = tuple[MediaHandler, str]
 """A handler and the ``Content-Type`` it answers with."""
 
-_CACHE_LIMIT = 512
+_MEMO_LIMIT = 512
 KEPT_LENGTH = 256
 """The longest header value a cache keyed by one keeps (the site's other such caches use it)."""
 MAX_ACCEPT_LENGTH = 4096
@@ -41,26 +43,28 @@ class Negotiator:
         self.default: Choice = (handlers[0], _content_type(handlers[0], handlers[0].media_types[0]))
         self.offers: tuple[str, ...] = tuple(t for h in handlers for t in h.media_types)
         self._by_type: dict[str, MediaHandler] = {}
+        self._readers: dict[str, MediaHandler] = {}
         for handler in handlers:
             for media_type in handler.media_types:
                 self._by_type.setdefault(media_type, handler)
-        problem_handlers = [h for h in handlers if h.problem_type]
-        self._problem_default: Choice = next(
-            ((h, _content_type(h, h.problem_type)) for h in problem_handlers), self.default
-        )
+            for media_type in handler.readable_types():
+                self._readers.setdefault(media_type, handler)
+        self.accepted: tuple[str, ...] = tuple(self._readers)
+        """The media types of the request bodies the site reads: what a ``415`` lists."""
         self._problem_by_type: dict[str, Choice] = {}
-        for handler in problem_handlers:
-            for media_type in (handler.problem_type, *handler.media_types):
-                self._problem_by_type.setdefault(
-                    media_type, (handler, _content_type(handler, handler.problem_type))
-                )
+        for handler in handlers:
+            if handler.problem_type is not None:
+                choice = (handler, _content_type(handler, handler.problem_type))
+                for media_type in (handler.problem_type, *handler.media_types):
+                    self._problem_by_type.setdefault(media_type, choice)
+        self._problem_default: Choice = next(iter(self._problem_by_type.values()), self.default)
         self.tag_suffixes: dict[MediaHandler, str | None] = {
             handler: None if index == 0 else handler.media_types[0].rpartition("/")[2]
             for index, handler in enumerate(handlers)
         }
         """What `resourcekit.conditional.variant` appends to a strong tag, per handler."""
-        self._responses: dict[str | None, Choice | None] = {}
-        self._problems: dict[str | None, Choice] = {}
+        self._responses: Memo[str | None, Choice | None] = Memo(_MEMO_LIMIT)
+        self._problems: Memo[str | None, Choice] = Memo(_MEMO_LIMIT)
 
     def select(self, accept: str | None) -> Choice | None:
         """The handler for a representation acceptable to ``accept``; None means 406."""
@@ -82,15 +86,22 @@ class Negotiator:
         choice = self._problem_by_type[best] if best else self._problem_default
         return _remember(self._problems, accept, choice)
 
-    def parser(self, media_type: str) -> MediaHandler | None:
-        """The handler that parses a body of ``media_type`` (lower case, without parameters).
+    def parser(self, media_type: str) -> MediaHandler:
+        """The handler that reads a body of ``media_type`` (lower case, without parameters);
+        ``415`` listing `accepted` when none does.
 
         Structured-syntax suffixes count: ``application/merge-patch+json`` is read as JSON.
         """
-        handler = self._by_type.get(media_type)
+        handler = self._readers.get(media_type)
         if handler is None and "+" in media_type:
             suffix = media_type.rpartition("+")[2]
-            handler = self._by_type.get(f"application/{suffix}")
+            handler = self._readers.get(f"application/{suffix}")
+        if handler is None:
+            readable = ", ".join(self.accepted) or "none"
+            raise errors.UnsupportedMediaType(
+                f"cannot read {media_type}; request bodies this site reads: {readable}",
+                accepted=list(self.accepted),
+            )
         return handler
 
 
@@ -98,13 +109,11 @@ def _content_type(handler: MediaHandler, media_type: str) -> str:
     return f"{media_type}; charset={handler.charset}" if handler.charset else media_type
 
 
-def _remember(cache: dict[str | None, V], key: str | None, value: V) -> V:
+def _remember(memo: Memo[str | None, V], key: str | None, value: V) -> V:
+    """``value``, kept for ``key`` unless the header is longer than browsers send."""
     if key is not None and len(key) > KEPT_LENGTH:
         return value
-    if len(cache) >= _CACHE_LIMIT:
-        cache.clear()
-    cache[key] = value
-    return value
+    return memo.keep(key, value)
 
 
 def _best(accept: str | None, offers: tuple[str, ...]) -> str | None:

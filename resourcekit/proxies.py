@@ -16,18 +16,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .headers import TCHARS, unquote
 from .hosts import MAX_HOST_LENGTH, host_name
 
-__all__ = ["Origin", "TrustedProxies", "parse_forwarded"]
+__all__ = ["CLIENT", "Origin", "TrustedProxies", "client_of", "parse_forwarded"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Hop = dict[str, str]
 """One ``Forwarded`` element: lower-case parameter names to their (unquoted) values."""
 
-_TCHARS = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
-_PAIR = re.compile(rf'[ \t]*({_TCHARS})=(?:"((?:[^"\\]|\\.)*)"|([^\s;,"]+))[ \t]*')
+_PAIR = re.compile(rf'[ \t]*({TCHARS})=(?:"((?:[^"\\]|\\.)*)"|([^\s;,"]+))[ \t]*')
+CLIENT = "resourcekit.client"
+"""The environ key where the site leaves the client's address once proxies are resolved."""
 _OBFUSCATED = re.compile(r"_[A-Za-z0-9._\-]+")
-_QUOTED_PAIR = re.compile(r"\\(.)")
 _PROTOS = frozenset({"http", "https"})
 
 
@@ -114,6 +115,13 @@ class TrustedProxies:
         return _x_forwarded(environ)
 
 
+def client_of(environ: Mapping[str, Any]) -> str:
+    """The client's address: the one the site resolved through trusted proxies (`CLIENT`), else
+    the peer's ``REMOTE_ADDR``; empty when neither is known."""
+    address: str = environ.get(CLIENT) or environ.get("REMOTE_ADDR") or ""
+    return address
+
+
 def parse_forwarded(value: str) -> list[Hop] | None:
     """RFC 7239 ``Forwarded``: its elements, oldest first; None when it does not parse.
 
@@ -130,7 +138,7 @@ def parse_forwarded(value: str) -> list[Hop] | None:
             if name in hop:
                 return None
             quoted = match[2]
-            hop[name] = _QUOTED_PAIR.sub(r"\1", quoted) if quoted is not None else match[3]
+            hop[name] = unquote(quoted) if quoted is not None else match[3]
             position = match.end()
         else:
             while position < len(value) and value[position] in " \t":
@@ -224,9 +232,10 @@ def _valid_host(value: str | None) -> bool:
 
 def _environ_host(environ: Mapping[str, Any], scheme: str) -> str:
     """The host as PEP 3333's URL reconstruction has it: ``Host``, else server name and port."""
-    if environ.get("HTTP_HOST"):
-        return environ["HTTP_HOST"]
-    host = environ.get("SERVER_NAME", "")
+    sent: str | None = environ.get("HTTP_HOST")
+    if sent:
+        return sent
+    host: str = environ.get("SERVER_NAME", "")
     port = str(environ.get("SERVER_PORT", ""))
     if port and port != ("443" if scheme == "https" else "80"):
         host += ":" + port

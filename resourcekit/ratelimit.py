@@ -24,11 +24,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import errors
+from .headers import quote
+from .proxies import client_of
 
 if TYPE_CHECKING:
     from .request import Request
 
-__all__ = ["Decision", "MemoryStore", "RateLimit", "RateLimitStore", "client_address", "parse_rate"]
+__all__ = [
+    "Decision",
+    "MemoryRateLimitStore",
+    "MemoryStore",
+    "RateLimit",
+    "RateLimitStore",
+    "client_address",
+    "parse_rate",
+]
 
 _MICROS = 1_000_000
 _PERIODS = {
@@ -42,13 +52,9 @@ _RATE = re.compile(r"\s*(\d+)\s*/\s*([a-z]+)\s*")
 
 
 def client_address(request: Request) -> str:
-    """The client a request counts against: the default key.
-
-    ``resourcekit.client`` is where trusted-proxy resolution leaves the real client's address;
-    without it, the peer's ``REMOTE_ADDR``.
-    """
-    environ = request.environ
-    return environ.get("resourcekit.client", environ.get("REMOTE_ADDR", ""))
+    """The client a request counts against, the default key: its address as resolved through
+    the site's trusted proxies (`resourcekit.proxies.client_of`), else the peer's."""
+    return client_of(request.environ)
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -81,17 +87,15 @@ class Decision:
 class RateLimitStore(abc.ABC):
     """Where the TATs live. One atomic operation, so that a network store needs one round trip.
 
-    A Redis store implements `gcra` as one Lua script (``EVALSHA``, atomic on the server)::
+    `resourcekit.redis.RedisRateLimitStore` runs `gcra` as one Lua script (``EVALSHA``, atomic on
+    the server): it reads the key's TAT (``now`` when there is none), refuses when
+    ``tat - now > burst_tolerance``, else stores ``tat + emission_interval`` with an expiry at the
+    moment the bucket is full again, and answers how far ahead of ``now`` the TAT is, which the
+    store adds back to the caller's ``now``.
 
-        local now, t, tau = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-        local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or now), now)
-        if tat - now > tau then return {0, tat} end
-        tat = tat + t
-        redis.call('SET', KEYS[1], tat, 'PX', math.ceil((tat - now) / 1000))
-        return {1, tat}
-
-    Several processes sharing a store must share a clock too: give their `RateLimit` a wall clock
-    (``clock=time.time``), or let the script read Redis's ``TIME`` instead of ``now``.
+    Several processes sharing a store must share a clock too: that script reads Redis's ``TIME``
+    in place of ``now`` by default; a store that cannot must be given the same wall clock by every
+    process (``RateLimit(..., clock=time.time)``).
     """
 
     @abc.abstractmethod
@@ -107,7 +111,7 @@ class RateLimitStore(abc.ABC):
         """
 
 
-class MemoryStore(RateLimitStore):
+class MemoryRateLimitStore(RateLimitStore):
     """TATs in a dict, for one process: a lock makes `gcra` atomic across waitress's threads.
 
     The dict is kept in least-recently-hit order. Each call drops the oldest entries while their
@@ -150,6 +154,10 @@ class MemoryStore(RateLimitStore):
             del tats[oldest]
 
 
+MemoryStore = MemoryRateLimitStore
+"""The first name of `MemoryRateLimitStore`, kept so that code using it still works."""
+
+
 class RateLimit:
     """``RateLimit("100/minute", key=..., store=..., name="default")``.
 
@@ -171,15 +179,17 @@ class RateLimit:
             raise ValueError(f"rate limit name {name!r} must be printable ASCII")
         self.limit, self.period = parse_rate(rate)
         self.key = key or client_address
-        self.store = store if store is not None else MemoryStore()
+        self.store = store if store is not None else MemoryRateLimitStore()
         self.name = name
         self.clock = clock
         # ceil: rounding the interval never lets more than `limit` through in a period
         self.emission_interval = -(-self.period * _MICROS // self.limit)
         self.burst_tolerance = self.emission_interval * (self.limit - 1)
-        quoted = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        self._quoted_name = quoted
-        self.policy_header = ("RateLimit-Policy", f"{quoted};q={self.limit};w={self.period}")
+        self._quoted_name = quote(name)
+        self.policy_header = (
+            "RateLimit-Policy",
+            f"{self._quoted_name};q={self.limit};w={self.period}",
+        )
         self.description = f"{self.limit} per {_UNITS[self.period]}"
 
     def __repr__(self) -> str:

@@ -184,7 +184,7 @@ class RedisIdempotencyStore(IdempotencyStore):
     def complete(
         self, key: str, response: StoredResponse, ttl: float, *, token: str | None = None
     ) -> bool:
-        stored = self._complete(
+        stored: int = self._complete(
             keys=[self.prefix + key], args=[_dumps(response), _millis(ttl), token or ""]
         )
         return stored == 1

@@ -15,6 +15,7 @@ from resourcekit import errors
 from resourcekit.media import MediaHandler
 from resourcekit.media.json import JSONHandler
 from resourcekit.media.xml import XMLHandler
+from resourcekit.memo import Memo
 from resourcekit.testing import Client
 
 NOTE = {"id": 1, "title": "Buy milk", "done": False, "tags": ["home"]}
@@ -296,3 +297,69 @@ def test_a_site_with_only_a_custom_handler() -> None:
     assert refused.status_code == 406
     unreadable = client.post("/notes", json={"title": "x"})
     assert unreadable.status_code == 415
+
+
+# -- which media types are read as request bodies -------------------------------------------------
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "text/html"])
+def test_a_415_lists_only_the_media_types_the_site_reads(content_type: str) -> None:
+    client = Client(notes_site())  # JSON, XML and the render-only HTML handler
+    response = client.post("/notes", data="<p>x</p>", headers={"Content-Type": content_type})
+    problem = assert_problem(response, 415)
+    assert problem["accepted"] == ["application/json", "application/xml", "text/xml"]
+    assert content_type in problem["detail"]
+    assert client.get("/notes").json == []
+
+
+class ReportHandler(MediaHandler):
+    """Renders two media types and reads only one of them."""
+
+    media_types = ("text/csv", "application/vnd.report")
+    parses = ("text/csv",)
+    parsed: list[bytes] = []
+
+    def render(self, data: Any, schema: Schema | None, many: bool) -> bytes:
+        return b"report"
+
+    def parse(self, body: bytes, charset: str | None, schema: Schema | None) -> Any:
+        self.parsed.append(body)
+        return {"title": body.decode()}
+
+
+class RenderOnlyHandler(MediaHandler):
+    """No `parse`: by default it reads nothing."""
+
+    media_types = ("image/svg+xml",)
+
+    def render(self, data: Any, schema: Schema | None, many: bool) -> bytes:
+        return b"<svg/>"
+
+
+def test_parses_declares_which_rendered_types_are_read() -> None:
+    site = notes_site(media=[JSONHandler(), ReportHandler(), RenderOnlyHandler()])
+    assert site.negotiator.accepted == ("application/json", "text/csv")
+    client = Client(site)
+    created = client.post("/notes", data="milk", headers={"Content-Type": "text/csv"})
+    assert created.status_code == 201
+    for unread in ("application/vnd.report", "image/svg+xml"):
+        refused = client.post("/notes", data="milk", headers={"Content-Type": unread})
+        assert assert_problem(refused, 415)["accepted"] == ["application/json", "text/csv"]
+    assert ReportHandler.parsed == [b"milk"]
+
+
+def test_readable_types_default_to_every_media_type_of_a_handler_that_parses() -> None:
+    assert JSONHandler().readable_types() == JSONHandler.media_types
+    assert XMLHandler().readable_types() == ("application/xml", "text/xml")
+    assert RenderOnlyHandler().readable_types() == ()
+    assert ReportHandler().readable_types() == ("text/csv",)
+
+
+def test_decisions_are_kept_in_a_memo_that_empties_when_full() -> None:
+    memo: Memo[str, int] = Memo(2)
+    assert memo.keep("a", 1) == 1
+    memo.keep("b", 2)
+    memo.keep("c", 3)  # full: forgets a and b first
+    assert dict(memo) == {"c": 3}
+    with pytest.raises(ValueError, match="at least one"):
+        Memo(0)

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from resourcekit.proxies import Origin, TrustedProxies, parse_forwarded
+from resourcekit.headers import is_token, quote, unquote
+from resourcekit.proxies import CLIENT as CLIENT_KEY
+from resourcekit.proxies import Origin, TrustedProxies, client_of, parse_forwarded
 
 PROXY = "10.0.0.1"
 CLIENT = "203.0.113.7"
@@ -294,3 +296,29 @@ def test_parse_forwarded() -> None:
     assert parse_forwarded("") == []
     assert parse_forwarded("for=a,") == [{"for": "a"}]
     assert parse_forwarded("for=a proto=b") is None
+
+
+def test_client_of_prefers_the_resolved_client_to_the_peer() -> None:
+    assert client_of({"REMOTE_ADDR": "10.0.0.1", CLIENT_KEY: "198.51.100.7"}) == "198.51.100.7"
+    assert client_of({"REMOTE_ADDR": "10.0.0.1"}) == "10.0.0.1"
+    assert client_of({"REMOTE_ADDR": "10.0.0.1", CLIENT_KEY: ""}) == "10.0.0.1"
+    assert client_of({}) == ""
+
+
+@pytest.mark.parametrize("value", ["", "plain", 'say "hi"', "back\\slash", "tab\there", "ü"])
+def test_quoted_strings_round_trip(value: str) -> None:
+    quoted = quote(value)
+    assert quoted[0] == quoted[-1] == '"'
+    assert unquote(quoted[1:-1]) == value
+    assert parse_forwarded(f"for=_x;host={quoted}") == [{"for": "_x", "host": value}]
+
+
+@pytest.mark.parametrize("value", ["new\nline", "nul\x00", "del\x7f"])
+def test_quoted_strings_refuse_control_characters(value: str) -> None:
+    with pytest.raises(ValueError, match="control characters"):
+        quote(value)
+
+
+def test_tokens() -> None:
+    assert is_token("X-API-Key") and is_token("!#$%&'*+-.^_`|~09aZ")
+    assert not any(is_token(v) for v in ("", "a b", "a:b", "a,b", "é", 'a"'))

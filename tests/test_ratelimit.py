@@ -14,6 +14,7 @@ from helpers import FakeClock
 from resourcekit import errors
 from resourcekit.ratelimit import (
     Decision,
+    MemoryRateLimitStore,
     MemoryStore,
     RateLimit,
     client_address,
@@ -165,7 +166,7 @@ def test_a_custom_key() -> None:
 
 
 def test_limits_sharing_a_store_are_told_apart_by_name() -> None:
-    store, clock = MemoryStore(), FakeClock()
+    store, clock = MemoryRateLimitStore(), FakeClock()
     reads = RateLimit("2/minute", store=store, name="reads", clock=clock)
     writes = RateLimit("1/minute", store=store, name="writes", clock=clock)
     assert allowed(reads, 5) == 2
@@ -225,7 +226,7 @@ def test_concurrent_hits_on_one_key_admit_exactly_the_limit() -> None:
 
 
 def test_full_buckets_are_pruned() -> None:
-    clock, store = FakeClock(), MemoryStore()
+    clock, store = FakeClock(), MemoryRateLimitStore()
     limit = RateLimit("1/second", store=store, clock=clock)
     for addr in ["192.0.2.1", "192.0.2.2", "192.0.2.3"]:
         limit.hit(request(addr))
@@ -239,7 +240,7 @@ def test_full_buckets_are_pruned() -> None:
 
 
 def test_the_store_is_bounded_and_forgets_the_least_recently_hit() -> None:
-    store = MemoryStore(max_keys=3)
+    store = MemoryRateLimitStore(max_keys=3)
     limit = RateLimit("1/hour", store=store, clock=FakeClock())
     for addr in ["a", "b", "c"]:
         assert limit.hit(request(addr)).allowed
@@ -248,13 +249,13 @@ def test_the_store_is_bounded_and_forgets_the_least_recently_hit() -> None:
         limit.hit(request(addr))
         assert len(store) <= 3
     assert limit.hit(request("a")).allowed  # forgotten under churn: a fresh bucket
-    assert MemoryStore(max_keys=1).gcra("k", 0, 10, 0) == (True, 10)
+    assert MemoryRateLimitStore(max_keys=1).gcra("k", 0, 10, 0) == (True, 10)
     with pytest.raises(ValueError, match="max_keys"):
-        MemoryStore(max_keys=0)
+        MemoryRateLimitStore(max_keys=0)
 
 
 def test_a_refused_client_counts_as_recently_seen() -> None:
-    store = MemoryStore(max_keys=2)
+    store = MemoryRateLimitStore(max_keys=2)
     limit = RateLimit("1/hour", store=store, clock=FakeClock())
     limit.hit(request("a"))
     limit.hit(request("b"))
@@ -262,3 +263,8 @@ def test_a_refused_client_counts_as_recently_seen() -> None:
     limit.hit(request("c"))  # evicts b, not a
     assert not limit.hit(request("a")).allowed
     assert limit.hit(request("b")).allowed
+
+
+def test_memory_store_is_the_first_name_of_the_memory_rate_limit_store() -> None:
+    assert MemoryStore is MemoryRateLimitStore
+    assert isinstance(RateLimit("1/s").store, MemoryRateLimitStore)

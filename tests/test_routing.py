@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import uuid
 from typing import Any
 
@@ -9,7 +11,7 @@ import pytest
 from helpers import assert_problem, notes_site
 
 from resourcekit import Resource, Site
-from resourcekit.routing import RouteError
+from resourcekit.routing import CONVERTERS, Converter, RouteError, Router
 from resourcekit.testing import Client
 
 KEY = uuid.UUID("12345678-1234-5678-1234-567812345678")
@@ -367,3 +369,81 @@ def test_add_a_class_and_an_instance() -> None:
 def test_add_refuses_what_is_not_a_resource(target: Any) -> None:
     with pytest.raises(TypeError):
         Site().add("/x", target)
+
+
+# -- converters of one's own ---------------------------------------------------------------------
+
+
+def _to_date(segment: str) -> dt.date:
+    if len(segment) != 10:
+        raise ValueError(segment)
+    return dt.date.fromisoformat(segment)
+
+
+def _to_slug(segment: str) -> str:
+    if not segment.isalnum():
+        raise ValueError(segment)
+    return segment
+
+
+DATE = Converter("date", _to_date, lambda value: value.isoformat(), rank=1)
+SLUG = Converter("slug", _to_slug, str, rank=1)
+
+
+def test_a_registered_converter_converts_and_builds() -> None:
+    router: Router[str] = Router(converters=[DATE])
+    route = router.add("/days/{day:date}/notes", "Day", "day")
+    assert router.match("/days/2027-01-15/notes") == (route, {"day": dt.date(2027, 1, 15)})
+    assert router.match("/days/tomorrow/notes") is None
+    assert route.build({"day": dt.date(2027, 1, 15)}) == "/days/2027-01-15/notes"
+    assert router.converters["date"] is DATE
+    assert set(CONVERTERS) <= set(router.converters)
+
+
+def test_a_converter_is_tried_by_rank_before_str() -> None:
+    router: Router[str] = Router(converters=[DATE])
+    by_name = router.add("/days/{name}", "Named", "named")
+    by_date = router.add("/days/{day:date}", "Day", "day")
+    assert router.match("/days/2027-01-15") == (by_date, {"day": dt.date(2027, 1, 15)})
+    assert router.match("/days/monday") == (by_name, {"name": "monday"})
+
+
+def test_an_unknown_converter_fails_at_registration_naming_the_template() -> None:
+    router: Router[str] = Router(converters=[DATE])
+    with pytest.raises(RouteError) as info:
+        router.add("/weeks/{week:isoweek}", "Week", "week")
+    message = str(info.value)
+    assert "'/weeks/{week:isoweek}'" in message
+    assert "'isoweek'" in message
+    assert "date" in message  # what is registered
+    with pytest.raises(RouteError, match=re.escape("'/days/{day:date}'")):
+        Router().add("/days/{day:date}", "Day", "day")  # registered on another router only
+
+
+@pytest.mark.parametrize(
+    ("converters", "error", "message"),
+    [
+        ([Converter("int", int, str)], ValueError, "already registered"),
+        ([DATE, DATE], ValueError, "already registered"),
+        (["date"], TypeError, "not a resourcekit.routing.Converter"),
+    ],
+)
+def test_converter_registration_refuses(converters: list, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        Router(converters=converters)
+
+
+@pytest.mark.parametrize("name", ["", "two words", "9lives", "a-b"])
+def test_a_converter_name_must_be_an_identifier(name: str) -> None:
+    with pytest.raises(ValueError, match="Python identifier"):
+        Converter(name, str, str)
+
+
+def test_backtracking_keeps_only_the_matched_routes_fields() -> None:
+    router: Router[str] = Router(converters=[SLUG])
+    router.add("/t/{number:int}/q", "Number", "number")
+    by_slug = router.add("/t/{slug:slug}/z", "Slug", "slug")
+    by_text = router.add("/t/{text}/{rest:path}", "Text", "text")
+    assert router.match("/t/5/z") == (by_slug, {"slug": "5"})
+    assert router.match("/t/5/y/x") == (by_text, {"text": "5", "rest": "y/x"})
+    assert router.match("/t/5/") is None  # a path field takes at least one character

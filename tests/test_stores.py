@@ -33,11 +33,10 @@ from resourcekit.idempotency import (
     BeginState,
     Idempotency,
     IdempotencyStore,
+    MemoryIdempotencyStore,
     StoredResponse,
 )
-from resourcekit.idempotency import MemoryStore as MemoryIdempotencyStore
-from resourcekit.ratelimit import Decision, RateLimit, RateLimitStore
-from resourcekit.ratelimit import MemoryStore as MemoryRateLimitStore
+from resourcekit.ratelimit import Decision, MemoryRateLimitStore, RateLimit, RateLimitStore
 from resourcekit.testing import Client
 
 CREATED = StoredResponse(

@@ -1,8 +1,9 @@
 """Media handlers: how a representation is parsed from and rendered to one family of media types.
 
 A site holds an ordered list of handlers; the first is its default. Content negotiation picks a
-handler by ``Accept`` for the response and by ``Content-Type`` for the request body. Add a format by
-subclassing `MediaHandler` and passing it in ``Site(media=[...])``.
+handler by ``Accept`` for the response and by ``Content-Type`` for the request body, among the
+handlers that declare they read it (`MediaHandler.parses`). Add a format by subclassing
+`MediaHandler` and passing it in ``Site(media=[...])``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ class MediaHandler:
     problem_type: str | None = None
     charset: str | None = None
     """Sent as the ``charset`` parameter of ``Content-Type``, for formats that define one."""
+    parses: tuple[str, ...] | None = None
+    """The media types this handler reads as request bodies, where not all that it renders:
+    ``()`` for a render-only format. By default (None), all of ``media_types`` when the class
+    overrides `parse`, none when it does not. See `readable_types`."""
     response_headers: tuple[tuple[str, str], ...] = ()
     """Headers the site sends with every representation and problem in this format (an HTML
     page's ``Content-Security-Policy``)."""
@@ -46,6 +51,12 @@ class MediaHandler:
     def render_problem(self, problem: dict[str, Any]) -> bytes:
         """Serialise an RFC 9457 problem object."""
         raise NotImplementedError
+
+    def readable_types(self) -> tuple[str, ...]:
+        """What the site reads with this handler, and lists in a ``415``: `parses`, resolved."""
+        if self.parses is None:
+            return self.media_types if type(self).parse is not MediaHandler.parse else ()
+        return tuple(self.parses or ())  # a false `parses` reads nothing
 
     def parse(self, body: bytes, charset: str | None, schema: Schema | None) -> Any:
         """Parse a request body into plain data for ``schema.load``.

@@ -71,7 +71,7 @@ _NAME_START = (
 _NCNAME = re.compile(f"[{_NAME_START}][{_NAME_START}\\-.0-9\xb7\u0300-\u036f\u203f\u2040]*")
 _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
-_Spec = Schema | fields.Field | None
+_Spec = Schema | fields.Field[Any] | None
 """How to read an element: as an object of a schema, as the value of a field, or generically."""
 
 
@@ -142,19 +142,17 @@ class _Writer:
 
     def element(self, name: str, value: Any, attrs: str = "") -> None:
         parts = self.parts
-        if isinstance(value, dict):
+        if isinstance(value, dict | list | tuple | set | frozenset):
             if not value:
                 parts.append(f"<{name}{attrs} />")
                 return
             parts.append(f"<{name}{attrs}>")
-            self.members(value)
-        elif isinstance(value, list | tuple | set | frozenset):
-            if not value:
-                parts.append(f"<{name}{attrs} />")
-                return
-            parts.append(f"<{name}{attrs}>")
-            for member in value:
-                self.element(self.item, member)
+            if isinstance(value, dict):
+                self.members(value)
+            else:
+                for member in value:
+                    self.element(self.item, member)
+            parts.append(f"</{name}>")
         elif value is None or (
             self.nil_non_finite and isinstance(value, float) and not math.isfinite(value)
         ):
@@ -162,12 +160,9 @@ class _Writer:
             # the same data in either format.
             self.nil = True
             parts.append(f'<{name}{attrs} xsi:nil="true" />')
-            return
         else:
             text = _escape(_text(value))
             parts.append(f"<{name}{attrs}>{text}</{name}>" if text else f"<{name}{attrs} />")
-            return
-        parts.append(f"</{name}>")
 
     def members(self, value: dict[Any, Any]) -> None:
         """One child per key; keys that cannot be element names go in ``<entry key="...">``.
@@ -385,11 +380,11 @@ def _integer(text: str) -> int:
         raise errors.BadRequest(f"XML integer has more than {limit} digits") from None
 
 
-def _plucked(spec: fields.Pluck) -> fields.Field:
+def _plucked(spec: fields.Pluck) -> fields.Field[Any]:
     return spec.schema.fields[spec.field_name]
 
 
-def _fields_by_key(schema: Schema) -> dict[str, fields.Field]:
+def _fields_by_key(schema: Schema) -> dict[str, fields.Field[Any]]:
     """Fields by the key they load from; elements matching none are read generically."""
     return {
         (field.data_key if field.data_key is not None else name): field

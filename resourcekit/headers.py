@@ -1,0 +1,36 @@
+"""Tokens and quoted strings: the field-value syntax of RFC 9110 section 5.6.
+
+Header names, ``Forwarded`` parameters and authentication schemes are tokens; realms, policy
+names and parameter values are quoted strings. Every module that reads or writes them uses these
+definitions, so a header is quoted the same way wherever the site sends it.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["TCHARS", "is_token", "quote", "unquote"]
+
+TCHARS = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+"""A token (``1*tchar``) as a regular expression, to embed in larger ones."""
+_TOKEN = re.compile(TCHARS)
+_QUOTED_PAIR = re.compile(r"\\(.)")
+_NOT_QDTEXT = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+"""What a quoted string cannot hold even escaped: the controls but horizontal tab."""
+
+
+def is_token(value: str) -> bool:
+    """Whether ``value`` is a token: a header name, say."""
+    return _TOKEN.fullmatch(value) is not None
+
+
+def quote(value: str) -> str:
+    """``value`` as a quoted string; ValueError for a control character, which none can hold."""
+    if _NOT_QDTEXT.search(value):
+        raise ValueError(f"{value!r} may not contain control characters")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def unquote(inner: str) -> str:
+    """What a quoted string's content (between its quotes) stands for: each ``\\x`` is ``x``."""
+    return _QUOTED_PAIR.sub(r"\1", inner)
