@@ -298,7 +298,8 @@ class Preconditions:
 
         Unsafe requests are checked against every representation's tag and fail with 412 here.
         Safe requests whose resource has an ``etag`` are checked against the selected
-        representation's tag; safe requests without wait for the body's own tag (`for_body`, then `not_modified`).
+        representation's tag; safe requests without wait for the body's own tag (`for_body`,
+        then `not_modified`).
         """
         environ = request.environ
         method = environ["REQUEST_METHOD"]

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import webob
 
 from . import errors
+from .memo import Memo
 from .resource import Resource
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ class OpenAPIDocument(_Internal):
     def __init__(self, site: Site) -> None:
         self.site = site
         self._lock = threading.Lock()
-        self._cache: dict[tuple[int, str], tuple[bytes, str]] = {}
+        self._cache: Memo[tuple[int, str], tuple[bytes, str]] = Memo(8)
 
     def etag(self, request: Request, **fields: Any) -> str:
         return self._built(request)[1]
@@ -130,9 +131,7 @@ class OpenAPIDocument(_Internal):
         with self._lock:
             found = self._cache.get(key)
             if found is None:
-                if len(self._cache) >= 8:
-                    self._cache.clear()
-                found = self._cache[key] = _serialised(self.site, request.script_name)
+                found = self._cache.keep(key, _serialised(self.site, request.script_name))
             return found
 
 

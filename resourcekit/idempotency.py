@@ -20,13 +20,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+
+import webob.request
 
 from . import errors
 from .headers import unquote
-
-if TYPE_CHECKING:
-    import webob
 
 __all__ = [
     "REPLAYED_HEADER",
@@ -254,7 +252,7 @@ class Idempotency:
         self.header = header
         self.max_response_bytes = max_response_bytes
 
-    def key_for(self, request: webob.Request, scope: str) -> str | None:
+    def key_for(self, request: webob.request.BaseRequest, scope: str) -> str | None:
         """The store key for the request's key header within ``scope``, or None without one.
 
         The value is 1 to 255 printable ASCII characters, bare or as a structured-field string
@@ -270,7 +268,7 @@ class Idempotency:
             raise errors.BadRequest(f"{self.header} must be 1 to 255 printable ASCII characters")
         return _digest(scope, value)
 
-    def fingerprint(self, request: webob.Request) -> str:
+    def fingerprint(self, request: webob.request.BaseRequest) -> str:
         """What makes two requests "the same": method, path, query, content type and body."""
         read_body = getattr(request, "read_body", None)  # resourcekit's, which enforces the limit
         body = read_body() if read_body is not None else request.body

@@ -13,6 +13,7 @@ import webob.request
 
 from . import errors
 from .negotiation import KEPT_LENGTH
+from .proxies import client_of
 from .schemas import load_body, load_query
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ class Request(webob.request.BaseRequest):
 
         Unlike webob's, it never believes ``X-Forwarded-For`` from an untrusted peer.
         """
-        return self.environ.get("resourcekit.client") or self.environ.get("REMOTE_ADDR")
+        return client_of(self.environ) or None
 
     @property
     def validated(self) -> Any:
@@ -169,12 +170,7 @@ class Request(webob.request.BaseRequest):
             if not body:
                 raise errors.BadRequest("a request body is required")
             raise errors.UnsupportedMediaType("the request has a body but no Content-Type")
-        handler = self._site.negotiator.parser(media_type)
-        if handler is None:
-            raise errors.UnsupportedMediaType(
-                f"cannot read {media_type}",
-                accepted=list(self._site.negotiator.offers),
-            )
+        handler = self._site.negotiator.parser(media_type)  # 415 when no handler reads it
         if not body:
             raise errors.BadRequest("a request body is required")
         return handler.parse(body, charset, schema)

@@ -10,6 +10,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from webob.multidict import MultiDict
 
 from . import errors
+from .memo import Memo
 
 __all__ = ["SchemaLike", "load_body", "load_query", "resolve"]
 
@@ -57,14 +58,11 @@ def load_query(
         return _fresh(known)
     loaded = _load_params(schema, params())
     if len(query_string) <= _QUERY_REMEMBERED and _deterministic(schema):
-        if len(_QUERIES) >= _QUERIES_KEPT:
-            _QUERIES.clear()  # a client sending ever new queries gets no memory, not more
-        _QUERIES[key] = _fresh(loaded)
+        _QUERIES.keep(key, _fresh(loaded))
     return loaded
 
 
-_QUERIES: dict[tuple[Schema, str], dict[str, Any]] = {}
-_QUERIES_KEPT = 1024
+_QUERIES: Memo[tuple[Schema, str], dict[str, Any]] = Memo(1024)
 _QUERY_REMEMBERED = 256  # longer query strings seldom repeat
 
 

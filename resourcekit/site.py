@@ -52,13 +52,13 @@ from .media.json import JSONHandler
 from .media.xml import XMLHandler
 from .methods import IDEMPOTENCY_KEYED, KNOWN_METHODS, SAFE_METHODS
 from .negotiation import Negotiator
-from .proxies import TrustedProxies
+from .proxies import CLIENT, TrustedProxies
 from .ratelimit import RateLimit
 from .reply import Reply
 from .request import LimitedInput, Request, too_large
 from .resource import Authentication, Resource
 from .results import Result
-from .routing import Route, RouteError, Router, parse_template
+from .routing import Converter, Route, RouteError, Router, parse_template
 
 __all__ = ["Site"]
 
@@ -88,8 +88,10 @@ class Site:
     ``trusted_proxies`` lists the peers whose ``Forwarded``/``X-Forwarded-*`` are believed;
     ``allowed_hosts`` lists the host names the site answers to (others get 400; see
     `resourcekit.hosts`), and a ``Host`` that is not ``host[:port]`` is 400 regardless;
-    ``hooks`` run around every request (see `resourcekit.hooks`). ``docs=True`` serves the
-    OpenAPI document at ``/openapi.json`` and an interactive page at ``/docs``; ``license``
+    ``hooks`` run around every request (see `resourcekit.hooks`). ``converters`` adds template
+    converters (`resourcekit.routing.Converter`) to ``int``, ``str`` and the others.
+    ``docs=True`` serves the OpenAPI document at ``/openapi.json`` and an interactive page at
+    ``/docs``; ``license``
     (an OpenAPI License Object, ``{"name": ..., "identifier": ...}``) and ``servers`` (Server
     Objects) go into that document as given.
     """
@@ -115,6 +117,7 @@ class Site:
         trusted_proxies: TrustedProxies | Sequence[str] | None = None,
         allowed_hosts: AllowedHosts | Sequence[str] | None = None,
         hooks: Sequence[Any] = (),
+        converters: Iterable[Converter] = (),
         docs: bool = False,
     ) -> None:
         check_authentication("Site.authentication", authentication)
@@ -142,7 +145,7 @@ class Site:
         self.preconditions = Preconditions(self.negotiator.tag_suffixes)
         base = self.request_class
         self._request_class = type(base.__name__, (base,), {"_site": self})  # knows its site
-        self.router: Router[Endpoint] = Router()
+        self.router: Router[Endpoint] = Router(converters)
         self._by_name: dict[str, Route[Endpoint]] = {}
         self._by_class: dict[type[Resource], Route[Endpoint]] = {}
         self.docs = docs
@@ -183,7 +186,7 @@ class Site:
             authentication=self.authentication,
             rate_limit=self.rate_limit,
             idempotent=self.idempotent,
-            fields=[s.name for s in parse_template(template) if s.name],
+            fields=[s.name for s in parse_template(template, self.router.converters) if s.name],
         )
         route = self.router.add(template, name, endpoint)
         self._by_name[name] = route
@@ -635,7 +638,7 @@ def _believe_proxies(environ: dict[str, Any], proxies: TrustedProxies) -> None:
     origin = proxies.resolve(environ)
     environ["wsgi.url_scheme"] = origin.scheme
     environ["HTTP_HOST"] = origin.host
-    environ["resourcekit.client"] = origin.client
+    environ[CLIENT] = origin.client
 
 
 def _prefers_minimal(environ: dict[str, Any]) -> bool:

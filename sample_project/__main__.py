@@ -81,9 +81,9 @@ def main() -> None:
             raise SystemExit(f"REDIS_URL: cannot use {_shown_url(redis_url)}: {exc}") from None
         shared = {"idempotency_store": idempotency_store, "rate_limit_store": rate_limit_store}
     elif lock_ttl != 60:
-        from resourcekit.idempotency import MemoryStore
+        from resourcekit.idempotency import MemoryIdempotencyStore
 
-        shared = {"idempotency_store": MemoryStore(lock_ttl=lock_ttl)}
+        shared = {"idempotency_store": MemoryIdempotencyStore(lock_ttl=lock_ttl)}
     try:
         site = create_site(
             database,

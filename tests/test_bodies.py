@@ -354,7 +354,7 @@ def test_a_query_schema_with_a_moving_default_loads_anew() -> None:
 
 
 def test_remembered_queries_are_bounded(recorder: Recorder, monkeypatch) -> None:
-    monkeypatch.setattr(schemas, "_QUERIES_KEPT", 8)
+    monkeypatch.setattr(schemas, "_QUERIES", schemas.Memo(8))
     for n in range(1, 40):
         assert recorder.client.get(f"/search?limit={n}").status_code == 204
         assert len(schemas._QUERIES) <= 8

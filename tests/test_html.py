@@ -197,7 +197,8 @@ def test_resource_etags_get_an_html_variant(sample: Client) -> None:
 def test_html_is_not_a_request_body_format(client: Client) -> None:
     response = client.post("/notes", data="<p>hi</p>", headers={"Content-Type": "text/html"})
     problem = assert_problem(response, 415)
-    assert "HTML" in problem["detail"]
+    assert "text/html" in problem["detail"]
+    assert "text/html" not in problem["accepted"]
     assert client.get("/notes").json == [client.get("/notes/1").json]
 
 

@@ -31,7 +31,6 @@ from urllib.parse import quote, urlsplit
 
 from marshmallow import Schema
 
-from .. import errors
 from ..methods import SAFE_METHODS
 from . import MediaHandler
 from .forms import query_form, write_forms
@@ -76,8 +75,8 @@ class HTMLHandler(MediaHandler):
     media_types = ("text/html",)
     problem_type = "text/html"
     charset = "utf-8"
-    parses = False
-    """Not a request body format (a hint for whoever lists the formats a site reads)."""
+    parses = ()
+    """Not a request body format: a ``text/html`` body is 415, and is not listed as accepted."""
     response_headers = (("Content-Security-Policy", _CSP_HEADER),)
     """Sent by the site with every page, problems included."""
 
@@ -110,9 +109,6 @@ class HTMLHandler(MediaHandler):
         body += _problem_errors(plain.get("errors")) + "</section>"
         body += f'<section><h2>Problem details</h2><pre>{_json_html(plain)}</pre></section>'
         return _page(heading, "", body, plain, script=False)
-
-    def parse(self, body: bytes, charset: str | None, schema: Schema | None) -> Any:
-        raise errors.UnsupportedMediaType("HTML is not a request body format: send JSON or XML")
 
 
 # -- the page ---------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ class RouteLinks:
     def item(self, item: Mapping[str, Any]) -> tuple[str, str] | None:
         """The key whose value names ``item`` and the path of its resource, if one is routed."""
         for route in self._items:
-            name = route.segments[-1].name or ""
+            name = route.segments[-1].name
             for key in _keys_for(name):
                 value = item.get(key)
                 if isinstance(value, str | int) and not isinstance(value, bool):
@@ -102,7 +102,7 @@ def _adds_one_field(route: Route[Endpoint], base: Route[Endpoint]) -> bool:
     return (
         len(route.segments) == len(base.segments) + 1
         and _extends(route, base)
-        and route.segments[-1].name is not None
+        and route.segments[-1].converter is not None
     )
 
 

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..media import MediaHandler
 from ..media.xml import xml_plural
 from .returns import Shape
 from .schemas import partial
@@ -37,7 +36,7 @@ class Media:
         return cls(
             converter,
             responses=list(site.negotiator.offers),
-            requests=[t for h in handlers if _parses(h) for t in h.media_types],
+            requests=list(site.negotiator.accepted),
             problems=list(dict.fromkeys(problems)) or [handlers[0].media_types[0]],
         )
 
@@ -72,13 +71,6 @@ class Media:
         ref = self.ref(partial(schema) if method == "PATCH" else schema)
         body = {"required": True, "content": self.content(ref, self.requests)}
         return {**body, "description": "Only the fields to change."} if method == "PATCH" else body
-
-
-def _parses(handler: MediaHandler) -> bool:
-    """Whether the handler reads request bodies: it overrides `MediaHandler.parse` and does not
-    say ``parses = False`` (as the HTML handler, whose ``parse`` refuses with 415)."""
-    overrides = type(handler).parse is not MediaHandler.parse
-    return overrides and getattr(handler, "parses", True) is not False
 
 
 def _structured(media_type: str) -> bool:
