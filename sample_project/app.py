@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from resourcekit import Created, Page, Resource, Site, auth, errors
+from resourcekit import Created, Page, Resource, Result, Site, auth, errors
 from resourcekit.hosts import AllowedHosts
 from resourcekit.idempotency import Idempotency, IdempotencyStore
 from resourcekit.proxies import TrustedProxies
@@ -82,13 +82,23 @@ class Root(Resource):
     schema = RootSchema
 
     def get(self, request):
-        """What this API is, and where its collections are."""
-        return {
+        """What this API is, and where its collections are.
+
+        ``Link`` names its description (RFC 8631): ``rel="service-desc"`` the OpenAPI document,
+        ``rel="service-doc"`` the page that documents it.
+        """
+        body = {
             "title": TITLE,
             "version": VERSION,
             "description": DESCRIPTION,
             "links": {"self": request.url_for(Root), "stations": request.url_for(Stations)},
         }
+        openapi, docs = request.url_for("openapi"), request.url_for("docs")
+        link = (
+            f'<{openapi}>; rel="service-desc"; type="application/json", '
+            f'<{docs}>; rel="service-doc"; type="text/html"'
+        )
+        return Result(body, headers={"Link": link})
 
 
 class Stations(_StoreResource):
