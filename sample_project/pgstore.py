@@ -116,7 +116,8 @@ class PostgresStore(StationUpdates):
     """The weather-station database at ``url`` (``postgresql://user:password@host/db``).
 
     ``min_size``/``max_size`` bound the pool; a request waits up to ``timeout`` seconds for a
-    connection. The tables are created on first use.
+    connection. The tables are created on first use; ``created_tables`` tells whether this store
+    made them (the database was new), which one process alone sees of several starting together.
     """
 
     def __init__(
@@ -138,6 +139,8 @@ class PostgresStore(StationUpdates):
         try:
             with self._write() as db:
                 db.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK])
+                found = db.execute("SELECT to_regclass('stations') IS NULL AS new").fetchone()
+                self.created_tables: bool = found["new"]
                 for statement in _SCHEMA:
                     db.execute(statement)
         except BaseException:

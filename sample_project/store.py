@@ -149,7 +149,10 @@ class StationUpdates(abc.ABC):
 
 
 class Store(StationUpdates):
-    """The weather-station database at ``path`` (created with its tables on first use)."""
+    """The weather-station database at ``path`` (created with its tables on first use).
+
+    ``created_tables`` tells whether this store made the tables: the database was new.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
@@ -157,7 +160,10 @@ class Store(StationUpdates):
         self._connections: weakref.WeakSet[_Connection] = weakref.WeakSet()
         connection = self._connection()
         connection.execute("PRAGMA journal_mode=WAL")
-        with self._write() as db:
+        with self._write() as db:  # the check and the creation in one write transaction
+            self.created_tables = (
+                db.execute("SELECT 1 FROM sqlite_master WHERE name = 'stations'").fetchone() is None
+            )
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 db.execute(statement)
 
