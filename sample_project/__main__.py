@@ -32,6 +32,8 @@ import os
 from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
+from resourcekit.idempotency import IdempotencyStore, MemoryStore
+from resourcekit.ratelimit import RateLimitStore
 from resourcekit.serving import serve
 
 from .app import WeatherSite, create_site
@@ -117,17 +119,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     proxies = _list_setting("SAMPLE_TRUSTED_PROXIES")
     allowed_hosts = _list_setting("SAMPLE_ALLOWED_HOSTS")
     seed_new = _flag_setting("SAMPLE_SEED", default=True)
-    shared = {}
+    idempotency_store: IdempotencyStore | None = None
+    rate_limit_store: RateLimitStore | None = None
     if redis_url is not None:
         try:
             idempotency_store, rate_limit_store = redis_stores(redis_url, lock_ttl=lock_ttl)
         except Exception as exc:  # not installed, malformed, or not answering
             raise SystemExit(f"REDIS_URL: cannot use {_shown_url(redis_url)}: {exc}") from None
-        shared = {"idempotency_store": idempotency_store, "rate_limit_store": rate_limit_store}
     elif lock_ttl != 60:
-        from resourcekit.idempotency import MemoryStore
-
-        shared = {"idempotency_store": MemoryStore(lock_ttl=lock_ttl)}
+        idempotency_store = MemoryStore(lock_ttl=lock_ttl)
     try:
         site = create_site(
             database,
@@ -135,7 +135,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             rate_limit=rate_limit,
             trusted_proxies=proxies,
             allowed_hosts=allowed_hosts,
-            **shared,
+            idempotency_store=idempotency_store,
+            rate_limit_store=rate_limit_store,
         )
     except ValueError as exc:  # a malformed SAMPLE_RATE_LIMIT, _TRUSTED_PROXIES or _ALLOWED_HOSTS
         settings = "SAMPLE_RATE_LIMIT, SAMPLE_TRUSTED_PROXIES or SAMPLE_ALLOWED_HOSTS"

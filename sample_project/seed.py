@@ -16,8 +16,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .pgstore import PostgresStore
-    from .store import Store
+    from .stores import DataStore
 
 __all__ = ["STATIONS", "SeedStation", "observations", "seed"]
 
@@ -90,7 +89,7 @@ def _observed(station: SeedStation, at: dt.datetime) -> dict[str, Any]:
     }
 
 
-def seed(store: Store | PostgresStore, now: dt.datetime | None = None) -> tuple[int, int]:
+def seed(store: DataStore, now: dt.datetime | None = None) -> tuple[int, int]:
     """Add `STATIONS` with their observations up to ``now`` (default: the current time); how
     many stations and observations were added."""
     now = now or dt.datetime.now(dt.UTC)
