@@ -103,12 +103,12 @@ _Connection = psycopg.Connection[DictRow]
 """The store's connections: rows come back as dicts."""
 
 
-def _by_key(db: _Connection, table: str, request_key: str | None) -> DictRow:
+def _by_key(db: _Connection, table: str, request_key: str | None) -> DictRow | None:
     """The row an earlier run of the same request wrote: called when an INSERT wrote nothing,
-    which only a taken ``request_key`` makes it do."""
+    which only a taken ``request_key`` makes it do. None if another request deleted it since
+    (READ COMMITTED: this statement sees what committed after the INSERT's)."""
     query = sql.SQL("SELECT * FROM {} WHERE request_key = %s").format(sql.Identifier(table))
-    [row] = db.execute(query, [request_key]).fetchall()
-    return row
+    return db.execute(query, [request_key]).fetchone()
 
 
 def _count(db: _Connection, query: LiteralString, args: list[Any]) -> int:
@@ -210,7 +210,10 @@ class PostgresStore(StationUpdates):
         values = {key: None for key in STATION_FIELDS} | _writable(data, STATION_FIELDS)
         with self._write() as db:
             row = db.execute(_STATION_INSERT, {**values, "now": _now(), "key": request_key})
-            return row.fetchone() or _by_key(db, "stations", request_key)
+            station = row.fetchone() or _by_key(db, "stations", request_key)
+        if station is None:
+            raise LookupError(f"the station made with request key {request_key!r} was deleted")
+        return station
 
     def _update_station(
         self, station_id: int, values: dict[str, Any], expected_version: int | None
