@@ -9,10 +9,11 @@ import os
 import sys
 from collections.abc import Sequence
 
+from . import __version__
 from .serving import serve
 from .site import Site
 
-__all__ = ["load_site", "main"]
+__all__ = ["build_parser", "load_site", "main"]
 
 
 def load_site(spec: str) -> Site:
@@ -39,6 +40,7 @@ def load_site(spec: str) -> Site:
 
 
 def print_routes(site: Site) -> None:
+    """One line per route: its URI template, its name and the methods it allows."""
     rows = [(r.template, r.name, r.target.allow) for r in site.routes]
     widths = [max((len(row[i]) for row in rows), default=0) for i in range(2)]
     for template, name, allow in rows:
@@ -50,19 +52,48 @@ def print_openapi(site: Site) -> None:
     print(json.dumps(site.openapi(), indent=2, ensure_ascii=False))
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="resourcekit", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve_cmd = commands.add_parser("serve", help="serve a site with waitress")
-    serve_cmd.add_argument("site", metavar="MODULE:ATTR")
-    serve_cmd.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1 (loopback only)")
-    serve_cmd.add_argument("--port", type=int, default=8080)
-    serve_cmd.add_argument("--threads", type=int, default=4)
+SITE_HELP = "the site: a module importable from the working folder, and its Site (e.g. notes:site)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line; its help is plain text, each option showing its default."""
+    parser = argparse.ArgumentParser(
+        prog="resourcekit",
+        description="Serve a resourcekit site with waitress, list its routes, or print its "
+        "OpenAPI document.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve_cmd = commands.add_parser(
+        "serve",
+        help="serve a site with waitress",
+        description="Serve the site until SIGTERM or Ctrl-C, then let the requests already "
+        "received finish, and exit.",
+    )
+    serve_cmd.add_argument("site", metavar="MODULE:ATTR", help=SITE_HELP)
+    serve_cmd.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: %(default)s, reachable from this machine only)",
+    )
+    serve_cmd.add_argument(
+        "--port", type=int, default=8080, help="port to listen on (default: %(default)s)"
+    )
+    serve_cmd.add_argument(
+        "--threads",
+        type=int,
+        default=4,
+        help="threads answering requests (default: %(default)s)",
+    )
     routes_cmd = commands.add_parser("routes", help="list URI templates, resources and methods")
-    routes_cmd.add_argument("site", metavar="MODULE:ATTR")
+    routes_cmd.add_argument("site", metavar="MODULE:ATTR", help=SITE_HELP)
     openapi_cmd = commands.add_parser("openapi", help="print the OpenAPI 3.1 document as JSON")
-    openapi_cmd.add_argument("site", metavar="MODULE:ATTR")
-    args = parser.parse_args(argv)
+    openapi_cmd.add_argument("site", metavar="MODULE:ATTR", help=SITE_HELP)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     site = load_site(args.site)
     if args.command == "serve":
         serve(

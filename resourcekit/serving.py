@@ -12,13 +12,16 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import waitress
 from waitress import wasyncore
+from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser, ParsingError
-from waitress.server import BaseWSGIServer
+from waitress.server import BaseWSGIServer, create_server
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 __all__ = ["serve"]
 
@@ -48,7 +51,7 @@ beyond it, however steadily the bytes trickle in."""
 
 
 def serve(
-    app: Callable,
+    app: WSGIApplication,
     *,
     host: str = "127.0.0.1",
     port: int = 8080,
@@ -86,16 +89,23 @@ def serve(
     adjustments.setdefault("connection_limit", CONNECTION_LIMIT)
     adjustments.setdefault("channel_timeout", CHANNEL_TIMEOUT)
     adjustments.setdefault("cleanup_interval", CLEANUP_INTERVAL)
-    server = waitress.create_server(
-        app, host=host, port=port, threads=threads, ident="resourcekit", **adjustments
+    socket_map: dict[int, Any] = {}  # waitress's listeners and connections: dispatchers by fd
+    server = create_server(
+        app,
+        map=socket_map,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="resourcekit",
+        **adjustments,
     )
-    socket_map = _map(server)
     for dispatcher in socket_map.values():
         if isinstance(dispatcher, BaseWSGIServer):
             dispatcher.channel_class = _Channel
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _SIGNALS}
-    announce(f"serving on http://{_shown(host)}:{server.effective_port}")
+    for listen_host, listen_port in _listening(socket_map):
+        announce(f"serving on http://{_shown(listen_host)}:{listen_port}")
     next_sweep = 0.0
     try:
         while not stop.is_set():
@@ -104,7 +114,7 @@ def serve(
             if now >= next_sweep:
                 next_sweep = now + 1.0
                 _close_late_headers(socket_map, now)
-        _drain(server, time.monotonic() + DRAIN_SECONDS)
+        _drain(socket_map, time.monotonic() + DRAIN_SECONDS)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -114,8 +124,13 @@ def serve(
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-def _map(server: Any) -> dict[int, Any]:
-    return server.map if hasattr(server, "map") else server._map
+def _listening(socket_map: dict[int, Any]) -> list[tuple[str, int]]:
+    """The addresses listened on, as numbers: one per address the host name resolved to."""
+    return [
+        dispatcher.socket.getsockname()[:2]
+        for dispatcher in socket_map.values()
+        if isinstance(dispatcher, BaseWSGIServer) and dispatcher.socket is not None
+    ]
 
 
 class _Parser(HTTPRequestParser):
@@ -136,7 +151,7 @@ class _Parser(HTTPRequestParser):
     whose ``Content-Length`` is over the limit, then reads the body after all.
     """
 
-    def __init__(self, adj: Any) -> None:
+    def __init__(self, adj: Adjustments) -> None:
         super().__init__(adj)
         self.started = time.monotonic()
 
@@ -182,14 +197,14 @@ def _close_late_headers(socket_map: dict[int, Any], now: float) -> None:
             channel.handle_close()
 
 
-def _drain(server: Any, deadline: float) -> None:
+def _drain(socket_map: dict[int, Any], deadline: float) -> None:
     """Stop listening, finish what was received, close idle connections."""
-    socket_map = _map(server)
     for dispatcher in list(socket_map.values()):
         if isinstance(dispatcher, BaseWSGIServer):
             dispatcher.accepting = False
             dispatcher.del_channel()
-            dispatcher.socket.close()
+            if dispatcher.socket is not None:
+                dispatcher.socket.close()
     while time.monotonic() < deadline:
         channels = [c for c in socket_map.values() if isinstance(c, HTTPChannel)]
         busy = [c for c in channels if c.requests or c.total_outbufs_len]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json as jsonlib
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, urlsplit
 
 import webob
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 __all__ = ["Client", "TestResponse"]
 
@@ -15,18 +18,10 @@ _URI_SAFE = "/%:@!$&'()*+,;=~?[]"
 
 
 class TestResponse(webob.Response):
-    """webob's response, with the names test code expects."""
+    """webob's response: ``status_code``, ``headers``, ``body``, ``text`` and ``json`` (any JSON
+    body, problem documents included, read as UTF-8)."""
 
     __test__ = False  # not a pytest test class
-
-    @property
-    def status_code(self) -> int:
-        return self.status_int
-
-    @property
-    def json(self) -> Any:  # type: ignore[override]
-        """The body parsed as JSON (problem documents included)."""
-        return jsonlib.loads(self.body)
 
 
 class Client:
@@ -41,7 +36,7 @@ class Client:
 
     def __init__(
         self,
-        app: Callable,
+        app: WSGIApplication,
         *,
         headers: Mapping[str, str] | None = None,
         remote_addr: str = "127.0.0.1",
@@ -76,7 +71,7 @@ class Client:
         if data is not None:
             request.body = data.encode() if isinstance(data, str) else data
         request.ResponseClass = TestResponse
-        return request.get_response(self.app)
+        return cast(TestResponse, request.get_response(self.app))
 
     def get(self, path: str, **kwargs: Any) -> TestResponse:
         return self.request("GET", path, **kwargs)

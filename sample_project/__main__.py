@@ -1,9 +1,15 @@
 """``python -m sample_project``: serve the weather-station API with waitress.
 
+A new database starts with a few real stations, each with a day of hourly observations
+(`sample_project.seed`): the first start of an empty database seeds it, unless ``SAMPLE_SEED=0``.
+``python -m sample_project --seed`` seeds an empty database and exits (it refuses one that has
+stations).
+
 Settings from the environment: ``HOST`` (default 127.0.0.1), ``PORT`` (8080), ``THREADS`` (4),
 ``SAMPLE_DB`` (``sample.db`` in the working folder), ``SAMPLE_API_TOKEN`` (the bearer token for
-writes; a random one is made and printed when unset) and ``SAMPLE_RATE_LIMIT`` (e.g.
-``600/minute`` per client; off when unset).
+writes; a random one is made and printed when unset), ``SAMPLE_RATE_LIMIT`` (e.g.
+``600/minute`` per client; off when unset) and ``SAMPLE_SEED`` (``1``, the default, seeds a new
+database; ``0`` leaves it empty).
 
 To run several processes behind a load balancer (README, "Deploying"): ``DATABASE_URL``
 (``postgresql://user:password@host:5432/db``) stores the data in PostgreSQL instead, and wins
@@ -20,14 +26,21 @@ SIGTERM (or Ctrl-C) stops it gracefully: no new connections, requests already re
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
+from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
+from resourcekit.idempotency import IdempotencyStore, MemoryIdempotencyStore
+from resourcekit.ratelimit import RateLimitStore
 from resourcekit.serving import serve
 
-from .app import create_site
+from .app import WeatherSite, create_site
+from .seed import seed
 from .stores import redis_stores
+
+_FLAGS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
 def _int_setting(name: str, default: int) -> int:
@@ -43,6 +56,13 @@ def _int_setting(name: str, default: int) -> int:
 
 def _setting(name: str) -> str | None:
     return os.environ.get(name, "").strip() or None
+
+
+def _flag_setting(name: str, default: bool) -> bool:
+    value = (_setting(name) or str(int(default))).lower()
+    if value not in _FLAGS:
+        raise SystemExit(f"{name} must be 1 or 0 (true or false, yes or no), not {value!r}")
+    return _FLAGS[value]
 
 
 def _list_setting(name: str) -> list[str] | None:
@@ -61,7 +81,32 @@ def _shown_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[2]}"))
 
 
-def main() -> None:
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m sample_project",
+        description="Serve the weather-station API. Its settings come from the environment: "
+        "HOST, PORT, THREADS, SAMPLE_DB or DATABASE_URL, SAMPLE_API_TOKEN, SAMPLE_SEED and more "
+        "(see the module's documentation).",
+    )
+    parser.add_argument(
+        "--seed",
+        action="store_true",
+        help="add the sample stations and their observations to an empty database, and exit",
+    )
+    return parser.parse_args(argv)
+
+
+def _seed(site: WeatherSite, database: str) -> None:
+    """Seed the site's database, which must have no stations."""
+    shown = _shown_url(database)
+    if site.store.list_stations(1, 0)[1]:
+        raise SystemExit(f"the database {shown} has stations already: not seeded")
+    stations, observations = seed(site.store)
+    print(f"seeded {shown}: {stations} stations, {observations} observations", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _arguments(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     host = _setting("HOST") or "127.0.0.1"
     port = _int_setting("PORT", 8080)
@@ -73,17 +118,16 @@ def main() -> None:
     lock_ttl = _int_setting("SAMPLE_IDEMPOTENCY_LOCK_TTL", 60) or 60
     proxies = _list_setting("SAMPLE_TRUSTED_PROXIES")
     allowed_hosts = _list_setting("SAMPLE_ALLOWED_HOSTS")
-    shared = {}
+    seed_new = _flag_setting("SAMPLE_SEED", default=True)
+    idempotency_store: IdempotencyStore | None = None
+    rate_limit_store: RateLimitStore | None = None
     if redis_url is not None:
         try:
             idempotency_store, rate_limit_store = redis_stores(redis_url, lock_ttl=lock_ttl)
         except Exception as exc:  # not installed, malformed, or not answering
             raise SystemExit(f"REDIS_URL: cannot use {_shown_url(redis_url)}: {exc}") from None
-        shared = {"idempotency_store": idempotency_store, "rate_limit_store": rate_limit_store}
     elif lock_ttl != 60:
-        from resourcekit.idempotency import MemoryIdempotencyStore
-
-        shared = {"idempotency_store": MemoryIdempotencyStore(lock_ttl=lock_ttl)}
+        idempotency_store = MemoryIdempotencyStore(lock_ttl=lock_ttl)
     try:
         site = create_site(
             database,
@@ -91,19 +135,28 @@ def main() -> None:
             rate_limit=rate_limit,
             trusted_proxies=proxies,
             allowed_hosts=allowed_hosts,
-            **shared,
+            idempotency_store=idempotency_store,
+            rate_limit_store=rate_limit_store,
         )
     except ValueError as exc:  # a malformed SAMPLE_RATE_LIMIT, _TRUSTED_PROXIES or _ALLOWED_HOSTS
         settings = "SAMPLE_RATE_LIMIT, SAMPLE_TRUSTED_PROXIES or SAMPLE_ALLOWED_HOSTS"
         raise SystemExit(f"{settings}: {exc}") from None
     except Exception as exc:  # the database cannot be opened: say so without a traceback
         raise SystemExit(f"cannot open the database {_shown_url(database)}: {exc}") from None
+    if args.seed:
+        try:
+            _seed(site, database)
+        finally:
+            site.close()
+        return
     shown_host = f"[{host}]" if ":" in host else host
     where = f"http://{shown_host}:{port}/ (database {_shown_url(database)})"
     print(f"{site.title}: serving {where}", flush=True)
     if token is None:
         print(f"writes need: Authorization: Bearer {site.api_token}", flush=True)
     try:
+        if seed_new and site.store.created_tables:  # before the first request can see it
+            _seed(site, database)
         serve(
             site,
             host=host,

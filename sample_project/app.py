@@ -8,12 +8,13 @@ check and the write. ``POST``s honour ``Idempotency-Key``.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from resourcekit import Created, Page, Resource, Site, auth, errors
+from resourcekit import Created, Page, Request, Resource, Result, Site, auth, errors
 from resourcekit.hosts import AllowedHosts
 from resourcekit.idempotency import Idempotency, IdempotencyStore
 from resourcekit.proxies import TrustedProxies
@@ -27,8 +28,10 @@ from .schemas import (
     StationSchema,
     WeatherSchema,
 )
-from .store import Store
 from .stores import open_store
+
+if TYPE_CHECKING:
+    from .stores import DataStore
 
 __all__ = ["TITLE", "VERSION", "WeatherSite", "create_site"]
 
@@ -40,7 +43,7 @@ DESCRIPTION = "Weather stations and their observations, in JSON and XML."
 class _StoreResource(Resource):
     """A resource that reads and writes the store it was given."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: DataStore) -> None:
         self.store = store
 
     def _station(self, station_id: int) -> dict[str, Any]:
@@ -53,17 +56,21 @@ class _Versioned(_StoreResource):
     The row is loaded once per request (`request.memo`) for the validators and the handler.
     """
 
-    def _load(self, request, **fields) -> dict[str, Any]:
-        raise NotImplementedError
+    _load: Callable[..., dict[str, Any]]
+    """``_load(request, **uri_fields)``: the row, or 404; each subclass names its fields."""
 
-    def _current(self, request, **fields) -> dict[str, Any]:
-        return request.memo(("row", *fields.values()), lambda: self._load(request, **fields))
+    def _current(self, request: Request, **fields: Any) -> dict[str, Any]:
+        row: dict[str, Any] = request.memo(
+            ("row", *fields.values()), lambda: self._load(request, **fields)
+        )
+        return row
 
-    def etag(self, request, **fields):
+    def etag(self, request: Request, **fields: Any) -> str:
         return str(self._current(request, **fields)["version"])
 
-    def last_modified(self, request, **fields):
-        return self._current(request, **fields)["updated_at"]
+    def last_modified(self, request: Request, **fields: Any) -> dt.datetime:
+        updated: dt.datetime = self._current(request, **fields)["updated_at"]
+        return updated
 
     def get(self, request, **fields) -> dict[str, Any]:
         """Read it, with ``ETag`` and ``Last-Modified`` for conditional requests."""
@@ -81,14 +88,24 @@ class Root(Resource):
 
     schema = RootSchema
 
-    def get(self, request) -> dict[str, Any]:
-        """What this API is, and where its collections are."""
-        return {
+    def get(self, request) -> Result:
+        """What this API is, and where its collections are.
+
+        ``Link`` names its description (RFC 8631): ``rel="service-desc"`` the OpenAPI document,
+        ``rel="service-doc"`` the page that documents it.
+        """
+        body = {
             "title": TITLE,
             "version": VERSION,
             "description": DESCRIPTION,
             "links": {"self": request.url_for(Root), "stations": request.url_for(Stations)},
         }
+        openapi, docs = request.url_for("openapi"), request.url_for("docs")
+        link = (
+            f'<{openapi}>; rel="service-desc"; type="application/json", '
+            f'<{docs}>; rel="service-doc"; type="text/html"'
+        )
+        return Result(body, headers={"Link": link})
 
 
 class Stations(_StoreResource):
@@ -119,7 +136,7 @@ class Station(_Versioned):
 
     schema = StationSchema
 
-    def _load(self, request, station_id):
+    def _load(self, request: Request, station_id: int) -> dict[str, Any]:
         return self._station(station_id)
 
     def put(self, request, station_id) -> dict[str, Any]:
@@ -139,11 +156,12 @@ class Station(_Versioned):
         if not self.store.delete_station(station_id, self._expected(request, station_id)):
             self._written(None, station_id)
 
-    def _expected(self, request, station_id: int) -> int | None:
+    def _expected(self, request: Request, station_id: int) -> int | None:
         """The version the site checked the client's precondition against, if it did."""
         if not request.conditional:
             return None
-        return self._current(request, station_id=station_id)["version"]
+        version: int = self._current(request, station_id=station_id)["version"]
+        return version
 
     def _written(self, row: dict[str, Any] | None, station_id: int) -> dict[str, Any]:
         """The written row; 404 if the station is gone, 412 if it changed since the check."""
@@ -187,7 +205,7 @@ class Observation(_Versioned):
 
     schema = ObservationSchema
 
-    def _load(self, request, station_id, obs_id):
+    def _load(self, request: Request, station_id: int, obs_id: int) -> dict[str, Any]:
         row = self.store.get_observation(station_id, obs_id)
         return _found(row, f"no observation {obs_id} at station {station_id}")
 
@@ -208,7 +226,7 @@ class Weather(_StoreResource):
 class WeatherSite(Site):
     """The site, holding its store so that whoever made it can close it (`close`)."""
 
-    def __init__(self, store: Store, api_token: str, rate_limit: str | None) -> None:
+    def __init__(self, store: DataStore, api_token: str, rate_limit: str | None) -> None:
         writers = auth.Bearer(auth.tokens({api_token: "writer"}))
         super().__init__(
             title=TITLE,

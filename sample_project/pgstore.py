@@ -21,11 +21,11 @@ import datetime as dt
 import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, LiteralString
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
 from .store import OBSERVATION_FIELDS, STATION_FIELDS, StationUpdates
@@ -99,15 +99,25 @@ _OBSERVATION_INSERT = sql.SQL(
 ).format(*_columns(OBSERVATION_FIELDS))
 
 
-def _by_key(db: psycopg.Connection, table: str, request_key: str | None) -> Any:
-    """The row an earlier run of the same request wrote (the INSERT found its key taken)."""
-    if request_key is None:
-        return None
+_Connection = psycopg.Connection[DictRow]
+"""The store's connections: rows come back as dicts."""
+
+
+def _by_key(db: _Connection, table: str, request_key: str | None) -> DictRow | None:
+    """The row an earlier run of the same request wrote: called when an INSERT wrote nothing,
+    which only a taken ``request_key`` makes it do. None if another request deleted it since
+    (READ COMMITTED: this statement sees what committed after the INSERT's)."""
     query = sql.SQL("SELECT * FROM {} WHERE request_key = %s").format(sql.Identifier(table))
     return db.execute(query, [request_key]).fetchone()
 
 
-def _configure(connection: psycopg.Connection) -> None:
+def _count(db: _Connection, query: LiteralString, args: list[Any]) -> int:
+    """The ``n`` of a ``SELECT count(*) AS n ...``, which gives one row."""
+    [row] = db.execute(query, args).fetchall()
+    return int(row["n"])
+
+
+def _configure(connection: _Connection) -> None:
     """Timestamps come back in UTC (``datetime.UTC``), as the SQLite store gives them."""
     connection.execute("SET TIME ZONE 'UTC'")
 
@@ -116,7 +126,8 @@ class PostgresStore(StationUpdates):
     """The weather-station database at ``url`` (``postgresql://user:password@host/db``).
 
     ``min_size``/``max_size`` bound the pool; a request waits up to ``timeout`` seconds for a
-    connection. The tables are created on first use.
+    connection. The tables are created on first use; ``created_tables`` tells whether this store
+    made them (the database was new), which one process alone sees of several starting together.
     """
 
     def __init__(
@@ -125,12 +136,14 @@ class PostgresStore(StationUpdates):
         self.url = url
         self._pool = ConnectionPool(
             url,
+            connection_class=_Connection,
             min_size=min_size,
             max_size=max_size,
             timeout=timeout,
             kwargs={"autocommit": True, "row_factory": dict_row},
             configure=_configure,
-            check=ConnectionPool.check_connection,  # a connection the server dropped is replaced
+            # a connection the server dropped is replaced
+            check=ConnectionPool[_Connection].check_connection,
             name="sample_project",
             open=False,
         )
@@ -138,6 +151,8 @@ class PostgresStore(StationUpdates):
         try:
             with self._write() as db:
                 db.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK])
+                [found] = db.execute("SELECT to_regclass('stations') IS NULL AS new").fetchall()
+                self.created_tables: bool = found["new"]
                 for statement in _SCHEMA:
                     db.execute(statement)
         except BaseException:
@@ -147,13 +162,13 @@ class PostgresStore(StationUpdates):
     # -- connections and transactions ------------------------------------------------------------
 
     @contextmanager
-    def _write(self) -> Iterator[psycopg.Connection]:
+    def _write(self) -> Iterator[_Connection]:
         """One transaction (READ COMMITTED): committed at the end, rolled back on an error."""
         with self._pool.connection() as connection, connection.transaction():
             yield connection
 
     @contextmanager
-    def _read(self) -> Iterator[psycopg.Connection]:
+    def _read(self) -> Iterator[_Connection]:
         """A read-only snapshot (REPEATABLE READ) for several statements."""
         with self._pool.connection() as connection, connection.transaction():
             connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -174,11 +189,9 @@ class PostgresStore(StationUpdates):
         self, limit: int, offset: int, country: str | None = None
     ) -> tuple[list[dict[str, Any]], int]:
         """One page of stations by id, and how many there are in all (with the filter)."""
-        where, args = ("WHERE country = %s", [country]) if country else ("", [])
+        where, args = ("WHERE country = %s", list[Any]([country])) if country else ("", [])
         with self._read() as db:
-            total = db.execute(
-                f"SELECT count(*) AS n FROM stations {where}", args  # noqa: S608
-            ).fetchone()["n"]
+            total = _count(db, f"SELECT count(*) AS n FROM stations {where}", args)  # noqa: S608
             rows = db.execute(
                 f"SELECT * FROM stations {where} ORDER BY id LIMIT %s OFFSET %s",  # noqa: S608
                 [*args, limit, min(offset, _BIGINT_MAX)],
@@ -197,7 +210,10 @@ class PostgresStore(StationUpdates):
         values = {key: None for key in STATION_FIELDS} | _writable(data, STATION_FIELDS)
         with self._write() as db:
             row = db.execute(_STATION_INSERT, {**values, "now": _now(), "key": request_key})
-            return row.fetchone() or _by_key(db, "stations", request_key)
+            station = row.fetchone() or _by_key(db, "stations", request_key)
+        if station is None:
+            raise LookupError(f"the station made with request key {request_key!r} was deleted")
+        return station
 
     def _update_station(
         self, station_id: int, values: dict[str, Any], expected_version: int | None
@@ -248,15 +264,13 @@ class PostgresStore(StationUpdates):
         """
         if station_id > _BIGINT_MAX:
             return [], 0
-        where, args = "WHERE station_id = %s", [station_id]
+        where, args = "WHERE station_id = %s", list[Any]([station_id])
         if since is not None:
             where, args = f"{where} AND observed_at >= %s", [*args, since]
         if until is not None:
             where, args = f"{where} AND observed_at <= %s", [*args, until]
         with self._read() as db:
-            total = db.execute(
-                f"SELECT count(*) AS n FROM observations {where}", args  # noqa: S608
-            ).fetchone()["n"]
+            total = _count(db, f"SELECT count(*) AS n FROM observations {where}", args)  # noqa: S608
             rows = db.execute(
                 f"SELECT * FROM observations {where}"  # noqa: S608
                 " ORDER BY observed_at DESC, id DESC LIMIT %s OFFSET %s",

@@ -81,13 +81,15 @@ def _now() -> str:
     return utc_text(dt.datetime.now(dt.UTC))
 
 
-def _row(row: sqlite3.Row | None) -> dict[str, Any] | None:
-    if row is None:
-        return None
+def _row(row: sqlite3.Row) -> dict[str, Any]:
     return {
         key: dt.datetime.fromisoformat(row[key]) if key in _TIMESTAMPS else row[key]
         for key in row.keys()  # noqa: SIM118 - sqlite3.Row is not iterable by key
     }
+
+
+def _found(row: sqlite3.Row | None) -> dict[str, Any] | None:
+    return None if row is None else _row(row)
 
 
 def _stored(data: Mapping[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
@@ -99,12 +101,12 @@ def _stored(data: Mapping[str, Any], columns: tuple[str, ...]) -> dict[str, Any]
     }
 
 
-def _by_key(db: sqlite3.Connection, table: str, request_key: str | None) -> sqlite3.Row | None:
-    """The row an earlier run of the same request wrote (the INSERT found its key taken)."""
-    if request_key is None:
-        return None
+def _by_key(db: sqlite3.Connection, table: str, request_key: str | None) -> sqlite3.Row:
+    """The row an earlier run of the same request wrote: called when an INSERT wrote nothing,
+    which only a taken ``request_key`` makes it do."""
     query = f"SELECT * FROM {table} WHERE request_key = ?"  # noqa: S608 - table: ours
-    return db.execute(query, [request_key]).fetchone()
+    row: sqlite3.Row = db.execute(query, [request_key]).fetchone()
+    return row
 
 
 class _Connection(sqlite3.Connection):
@@ -149,7 +151,10 @@ class StationUpdates(abc.ABC):
 
 
 class Store(StationUpdates):
-    """The weather-station database at ``path`` (created with its tables on first use)."""
+    """The weather-station database at ``path`` (created with its tables on first use).
+
+    ``created_tables`` tells whether this store made the tables: the database was new.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
@@ -157,7 +162,10 @@ class Store(StationUpdates):
         self._connections: weakref.WeakSet[_Connection] = weakref.WeakSet()
         connection = self._connection()
         connection.execute("PRAGMA journal_mode=WAL")
-        with self._write() as db:
+        with self._write() as db:  # the check and the creation in one write transaction
+            self.created_tables = (
+                db.execute("SELECT 1 FROM sqlite_master WHERE name = 'stations'").fetchone() is None
+            )
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 db.execute(statement)
 
@@ -223,7 +231,7 @@ class Store(StationUpdates):
         return [_row(row) for row in rows], total
 
     def get_station(self, station_id: int) -> dict[str, Any] | None:
-        return _row(
+        return _found(
             self._connection().execute("SELECT * FROM stations WHERE id = ?", [station_id])
             .fetchone()
         )
@@ -257,7 +265,7 @@ class Store(StationUpdates):
                 " WHERE id = :id AND (:expected IS NULL OR version = :expected) RETURNING *",
                 {**values, "now": _now(), "id": station_id, "expected": expected_version},
             ).fetchone()
-        return _row(row)
+        return _found(row)
 
     def delete_station(self, station_id: int, expected_version: int | None = None) -> bool:
         """Delete a station and (by cascade) its observations, if it is at ``expected_version``
@@ -284,7 +292,7 @@ class Store(StationUpdates):
 
         ``since`` and ``until`` bound ``observed_at``, both inclusive.
         """
-        where, args = "WHERE station_id = ?", [station_id]
+        where, args = "WHERE station_id = ?", list[Any]([station_id])
         if since is not None:
             where, args = f"{where} AND observed_at >= ?", [*args, utc_text(since)]
         if until is not None:
@@ -299,7 +307,7 @@ class Store(StationUpdates):
         return [_row(row) for row in rows], total
 
     def get_observation(self, station_id: int, obs_id: int) -> dict[str, Any] | None:
-        return _row(
+        return _found(
             self._connection().execute(
                 "SELECT * FROM observations WHERE station_id = ? AND id = ?", [station_id, obs_id]
             ).fetchone()
@@ -326,7 +334,7 @@ class Store(StationUpdates):
 
     def latest_observation(self, station_id: int) -> dict[str, Any] | None:
         """The station's newest observation with ``station_name``; None if it has none."""
-        return _row(
+        return _found(
             self._connection().execute(
                 "SELECT o.*, s.name AS station_name FROM observations AS o"
                 " JOIN stations AS s ON s.id = o.station_id WHERE o.station_id = ?"

@@ -10,7 +10,7 @@ asked for, so the SQLite default needs neither.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .store import Store
 
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from resourcekit.ratelimit import RateLimitStore
 
     from .pgstore import PostgresStore
+
+    DataStore: TypeAlias = Store | PostgresStore
+    """Either data store: both have the same methods."""
 
 __all__ = ["is_database_url", "open_store", "redis_stores"]
 
@@ -30,7 +33,7 @@ def is_database_url(target: str | os.PathLike[str]) -> bool:
     return isinstance(target, str) and target.lower().startswith(POSTGRES_SCHEMES)
 
 
-def open_store(db_path_or_url: str | os.PathLike[str]) -> Store | PostgresStore:
+def open_store(db_path_or_url: str | os.PathLike[str]) -> DataStore:
     """The data store: PostgreSQL for a ``postgresql://`` URL, else SQLite at the path."""
     if is_database_url(db_path_or_url):
         from .pgstore import PostgresStore

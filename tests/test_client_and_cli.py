@@ -293,3 +293,34 @@ def test_bad_usage(app_dir: Path, args: list[str]) -> None:
     )
     assert result.returncode == 2
     assert "usage: resourcekit" in result.stderr
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "resourcekit", *args],
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT,
+    )
+
+
+def test_version() -> None:
+    import resourcekit
+
+    result = run_cli("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"resourcekit {resourcekit.__version__}\n"
+
+
+@pytest.mark.parametrize("args", [["--help"], ["serve", "--help"]])
+def test_help_is_plain_text(args: list[str]) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: resourcekit")
+    assert not re.search(r"[`*]|:\w+:", result.stdout)  # no reStructuredText or Markdown
+
+
+def test_serve_help_shows_the_defaults() -> None:
+    text = " ".join(run_cli("serve", "--help").stdout.split())  # unwrapped
+    for option, default in [("--host", "127.0.0.1"), ("--port", "8080"), ("--threads", "4")]:
+        assert re.search(rf"{option} \w+ [^-]*\(default: {re.escape(default)}\b", text), option

@@ -294,6 +294,7 @@ def start_backends(count: int, directory: Path, **settings: str) -> list[Backend
             "PORT": str(port),
             "THREADS": str(THREADS),
             "SAMPLE_API_TOKEN": TOKEN,
+            "SAMPLE_SEED": "0",  # the tests count what they create
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
             **settings,
         }
@@ -579,10 +580,29 @@ def test_processes_may_create_the_schema_at_once(postgres: Postgres) -> None:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    made = [store.created_tables for store in stores]
     for store in stores:
         store.close()
     assert failures == []
-    assert len(stores) == 8
+    assert sorted(made) == [False] * 7 + [True]  # one made the tables: the one that seeds
+
+
+def test_processes_starting_together_on_a_new_database_seed_it_once(
+    postgres: Postgres, tmp_path: Path
+) -> None:
+    import psycopg
+
+    from sample_project.seed import HOURS, STATIONS
+
+    url = postgres.create_database("together")
+    backends = start_backends(PROCESSES, tmp_path, DATABASE_URL=url, SAMPLE_SEED="1")
+    stop_backends(backends)
+    seeders = [b for b in backends if "seeded postgresql://" in b.log.read_text()]
+    assert len(seeders) == 1, [b.log.read_text() for b in backends]
+    with psycopg.connect(url, autocommit=True) as db:
+        counts = [db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                  for table in ("stations", "observations")]  # fmt: skip
+    assert counts == [len(STATIONS), len(STATIONS) * HOURS]
 
 
 # -- several processes behind nginx -------------------------------------------------------------

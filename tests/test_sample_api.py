@@ -416,6 +416,19 @@ class TestSampleAPI:
         self.same_in_both(client, "/", "api")
         assert expect(call(client, "GET", root["links"]["stations"], media), 200, media) == []
 
+    @pytest.mark.parametrize("method", ["GET", "HEAD"])
+    def test_root_links_to_the_description_and_its_docs(self, client, base_url, method):
+        response = client.request(method, "/")
+        assert response.status_code == 200
+        assert link_urls(response) == {
+            "service-desc": f"{base_url}/openapi.json",
+            "service-doc": f"{base_url}/docs",
+        }
+        described = client.get(link_urls(response)["service-desc"])
+        assert described.status_code == 200 and described.json["openapi"].startswith("3.1")
+        page = client.get(link_urls(response)["service-doc"], headers={"Accept": "text/html"})
+        assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+
     # -- POST /stations and GET /stations/{id} ----------------------------------------------------
 
     @MEDIA

@@ -192,6 +192,7 @@ def test_python_m_sample_project(tmp_path):
         "PORT": str(port),
         "SAMPLE_DB": str(db_path),
         "SAMPLE_API_TOKEN": api.TOKEN,
+        "SAMPLE_SEED": "0",  # starts empty
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
     env.pop("HOST", None)

@@ -194,6 +194,7 @@ def sample_env(tmp_path: Path, **settings: str) -> dict[str, str]:
     }
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     env["SAMPLE_DB"] = str(tmp_path / "served.sqlite")
+    env["SAMPLE_SEED"] = "0"  # these tests count what they create
     env.update(settings)
     return env
 

@@ -106,3 +106,50 @@ def test_serve_announces_its_loopback_address(server):
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=15)
     assert f"Slow: serving on http://127.0.0.1:{port}" in output
+
+
+TWO_ADDRESSES = textwrap.dedent(
+    """
+    import socket
+    import sys
+
+    from resourcekit.serving import serve
+    from slowapp import site
+
+    resolve = socket.getaddrinfo
+
+    def two_loopbacks(host, *args, **kwargs):  # a name with two addresses, as localhost often has
+        if host == "two.test":
+            return [*resolve("127.0.0.1", *args, **kwargs), *resolve("127.0.0.2", *args, **kwargs)]
+        return resolve(host, *args, **kwargs)
+
+    socket.getaddrinfo = two_loopbacks
+    serve(site, host="two.test", port=int(sys.argv[1]))
+    """
+)
+
+
+def test_a_host_name_with_several_addresses_is_served_on_each(tmp_path: Path) -> None:
+    (tmp_path / "slowapp.py").write_text(APP)
+    (tmp_path / "two.py").write_text(TWO_ADDRESSES)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "two.py", str(port)],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        _wait_until_up(port, process)
+        for address in ("127.0.0.1", "127.0.0.2"):
+            connection = http.client.HTTPConnection(address, port, timeout=10)
+            connection.request("GET", "/fast")
+            assert connection.getresponse().read() == b'{"done":true}'
+            connection.close()
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+    assert process.returncode == 0, output
+    assert f"serving on http://127.0.0.1:{port}" in output
+    assert f"serving on http://127.0.0.2:{port}" in output
