@@ -318,7 +318,8 @@ def identity_key(identity: Any) -> str:
         value = getattr(identity, name, None)
         if isinstance(value, str | int):
             return f"{kind}.{name}:{value}"
-    if type(identity).__repr__ is object.__repr__:
+    own_repr: object = type(identity).__repr__
+    if own_repr is object.__repr__:  # it would show a memory address
         raise errors.ConfigurationError(
             f"identity {kind} has no stable key: give it an identity_key or id attribute"
             " (str or int), or a __repr__ of its own"

@@ -11,7 +11,7 @@ writes; a random one is made and printed when unset), ``SAMPLE_RATE_LIMIT`` (e.g
 ``600/minute`` per client; off when unset) and ``SAMPLE_SEED`` (``1``, the default, seeds a new
 database; ``0`` leaves it empty).
 
-To run several processes behind a load balancer (README, "Deploying"): ``DATABASE_URL``
+To run several processes behind a load balancer (docs/guide/deploying-sample.md): ``DATABASE_URL``
 (``postgresql://user:password@host:5432/db``) stores the data in PostgreSQL instead, and wins
 over ``SAMPLE_DB``; ``REDIS_URL`` (``redis://host:6379/0``) keeps idempotency keys and
 rate-limit counters in Redis, shared by every process; ``SAMPLE_TRUSTED_PROXIES`` lists the load

@@ -3,7 +3,7 @@
 The test starts every server itself, on 127.0.0.1, free ports and temporary folders: a private
 PostgreSQL cluster (``initdb`` + ``pg_ctl``, as the ``postgres`` user when run as root), a
 ``redis-server``, three ``python -m sample_project`` processes (``DATABASE_URL``, ``REDIS_URL``)
-and nginx in front of them, configured as README's "Deploying" section says. Then:
+and nginx in front of them, configured as docs/guide/deploying-sample.md says. Then:
 
 - the whole in-process API suite (`test_sample_api.TestSampleAPI`) runs again on PostgreSQL;
 - the SQLite and PostgreSQL stores give the same answers to the same calls, and several
@@ -164,7 +164,7 @@ def postgres_cluster() -> Iterator[Postgres]:
 
 
 def nginx_config(listen: int, backends: list[int], prefix: Path, user: str = "") -> str:
-    """README's configuration, with the paths of a private prefix; test-only lines say so."""
+    """The guide's configuration, with the paths of a private prefix; test-only lines say so."""
     servers = "".join(
         f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=2s;\n" for port in backends
     )

@@ -287,7 +287,8 @@ def _parse_tree(document: bytes | str, max_depth: int, max_elements: int) -> ET.
     try:
         for start in range(0, len(document), _CHUNK):
             parser.feed(document[start : start + _CHUNK])
-        return parser.close()
+        root: ET.Element = parser.close()
+        return root
     except defusedxml.DefusedXmlException:
         raise errors.BadRequest("XML with a DTD or entities is not accepted") from None
     except (ET.ParseError, LookupError, ValueError) as exc:
