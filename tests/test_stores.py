@@ -85,8 +85,10 @@ def redis_server(directory: Path) -> Iterator[str]:
         deadline = time.monotonic() + 15
         while True:
             try:
-                client.ping()
-                break
+                # ours, not another test session's that took the same free port first
+                if client.info("server")["process_id"] == process.pid:
+                    break
+                raise redis.ConnectionError("another redis-server answers on this port")
             except redis.ConnectionError:
                 if process.poll() is not None or time.monotonic() > deadline:
                     log.seek(0)
