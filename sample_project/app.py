@@ -232,6 +232,7 @@ class WeatherSite(Site):
             title=TITLE,
             version=VERSION,
             description=DESCRIPTION,
+            license={"name": "MIT", "identifier": "MIT"},
             authentication={"get": [], "*": [writers]},
             idempotent=True,
             rate_limit=RateLimit(rate_limit) if rate_limit else None,
