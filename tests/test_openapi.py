@@ -82,6 +82,7 @@ def test_sample_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
         "title": "Weather stations",
         "version": "1.0.0",
         "description": "Weather stations and their observations, in JSON and XML.",
+        "license": {"name": "MIT", "identifier": "MIT"},
     }
     json.dumps(document)  # JSON-ready: no marshmallow objects or other Python values left
 

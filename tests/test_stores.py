@@ -286,17 +286,18 @@ def hits(limit: RateLimit, n: int, address: str = "192.0.2.1") -> int:
 
 def test_the_store_operation_in_microseconds(stores: Stores) -> None:
     store = stores.rate_limits()
-    assert store.gcra("k", 100, 10, 20) == (True, 110)
-    assert store.gcra("k", 100, 10, 20) == (True, 120)
-    assert store.gcra("k", 100, 10, 20) == (True, 130)
-    assert store.gcra("k", 100, 10, 20) == (False, 130)  # refused: the TAT is unchanged
-    assert store.gcra("k", 110, 10, 20) == (True, 140)
-    assert store.gcra("k", 500, 10, 20) == (True, 510)  # long idle: starts again from now
+    s = 1_000_000  # seconds: Redis expires the key at its TAT in real time, which must not pass
+    assert store.gcra("k", 100 * s, 10 * s, 20 * s) == (True, 110 * s)
+    assert store.gcra("k", 100 * s, 10 * s, 20 * s) == (True, 120 * s)
+    assert store.gcra("k", 100 * s, 10 * s, 20 * s) == (True, 130 * s)
+    assert store.gcra("k", 100 * s, 10 * s, 20 * s) == (False, 130 * s)  # refused: TAT unchanged
+    assert store.gcra("k", 110 * s, 10 * s, 20 * s) == (True, 140 * s)
+    assert store.gcra("k", 500 * s, 10 * s, 20 * s) == (True, 510 * s)  # idle: again from now
     big = 1_700_000_000_123_457  # wall-clock microseconds: beyond Lua's 14-digit tostring
-    assert store.gcra("wall", big, 3, 6) == (True, big + 3)
-    assert store.gcra("wall", big, 3, 6) == (True, big + 6)
-    assert store.gcra("wall", big + 1, 3, 6) == (True, big + 9)
-    assert store.gcra("wall", big + 1, 3, 6) == (False, big + 9)
+    assert store.gcra("wall", big, 3 * s, 6 * s) == (True, big + 3 * s)
+    assert store.gcra("wall", big, 3 * s, 6 * s) == (True, big + 6 * s)
+    assert store.gcra("wall", big + 1, 3 * s, 6 * s) == (True, big + 9 * s)
+    assert store.gcra("wall", big + 1, 3 * s, 6 * s) == (False, big + 9 * s)
 
 
 def test_a_burst_of_exactly_n_then_429_with_retry_after(stores: Stores) -> None:
