@@ -222,18 +222,29 @@ class Edits:
     @staticmethod
     def lua(prefix: str) -> str:
         """wrk, one thread per connection: thread N edits note N, GETs its tag first and
-        again after any answer that is not 200 (which wrk counts, voiding the cell)."""
+        again after any answer that is not 200 (which wrk counts, voiding the cell). More than
+        two GETs a thread (a reconnection re-reads) means the tags were not chained: ``done``
+        says so on stderr, which `benchmarks.http` takes as a failure."""
         rows = ", ".join(str(note_id) for note_id in notes.EDITED_IDS)
         return f"""local rows = {{{rows}}}
-local started = 0
+local threads = {{}}
 function setup(thread)
-  started = started + 1
-  thread:set("row", rows[started])
+  table.insert(threads, thread)
+  thread:set("row", rows[#threads])
 end
+function done(summary, latency, requests)
+  local reads = 0
+  for _, thread in ipairs(threads) do reads = reads + thread:get("reads") end
+  if reads > 2 * #threads then
+    io.stderr:write(reads .. " GETs in " .. summary.requests .. " requests: tags not chained\\n")
+  end
+end
+reads = 0
 local tag = nil
 function request()
   local path = "/notes/" .. row
   if tag == nil then
+    reads = reads + 1
     return wrk.format("GET", path, {{["Accept"] = "application/json"}})
   end
   local headers = {{["Accept"] = "application/json", ["Content-Type"] = "application/json",

@@ -156,7 +156,8 @@ def _wrk_script(probe: Probe) -> str:
     lines = [f"wrk.method = {lua_string(probe.method)}"]
     if probe.body:
         lines.append(f"wrk.body = {lua_string(probe.body.decode())}")
-    lines += [f"wrk.headers[{lua_string(k)}] = {lua_string(v)}" for k, v in probe.headers]
+    # The spaces matter: ``t[[[k]]]`` is a call of ``t`` with a long string, not an index.
+    lines += [f"wrk.headers[ {lua_string(k)} ] = {lua_string(v)}" for k, v in probe.headers]
     return "\n".join(lines) + "\n"
 
 
@@ -218,7 +219,9 @@ def run_wrk(port: int, scenario: Scenario, duration: float, connections: int, cp
         )
     finally:
         os.unlink(script.name)
-    if done.returncode != 0:
+    if done.returncode != 0 or done.stderr.strip():
+        # wrk reports a script error on stderr and then loads the bare URL instead: never time
+        # that as the scenario.
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.strip()[-300:]}")
     return parse_wrk(done.stdout)
 
