@@ -208,8 +208,9 @@ def run_wrk(port: int, scenario: Scenario, duration: float, connections: int, cp
         script.write(text)
     try:
         threads = connections if per_connection else 1
+        seconds = max(1, round(duration))  # wrk takes whole seconds only ("-d0.5s" is refused)
         command = _pinned(
-            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--latency",
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
              "--timeout",
              "5s", "-s", script.name, f"http://127.0.0.1:{port}{probe.target}"],
             cpu,
