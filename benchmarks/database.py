@@ -119,8 +119,9 @@ class Titles:
         self.failures = 0
 
     def body(self) -> bytes:
-        self.title = f"bench {self.prefix}.{next(self.count)}"
-        return (_CREATE_BODY % self.title.removeprefix("bench ")).encode()
+        number = f"{self.prefix}.{next(self.count)}"
+        self.title = f"bench {number}"
+        return (_CREATE_BODY % number).encode()
 
     def probe(self) -> Probe:
         return Probe("POST", "/notes", headers=(_JSON, _SEND_JSON), body=self.body())

@@ -19,7 +19,7 @@ from typing import Any
 
 from .scenarios import CheckFailed, Probe, Reply, Scenario, Steps, verify
 
-__all__ = ["InprocessResults", "make_environ", "run", "send", "time_batch", "time_steps"]
+__all__ = ["InprocessResults", "Timer", "make_environ", "run", "send", "time_batch", "time_steps"]
 
 WSGIApp = Callable[[dict[str, Any], Callable], Iterable[bytes]]
 
@@ -146,7 +146,7 @@ def time_steps(app: WSGIApp, environ: dict[str, Any], steps: Steps, calls: int) 
     return (time.perf_counter_ns() - begin) / calls / 1000
 
 
-class _Timer:
+class Timer:
     """How one framework's scenario is timed: a fixed request, or the sequence of `Steps`."""
 
     def __init__(self, app: WSGIApp, scenario: Scenario) -> None:
@@ -166,7 +166,7 @@ class _Timer:
 
 def _prepare(
     apps: dict[str, WSGIApp], scenarios: list[Scenario], results: InprocessResults, warmup: int
-) -> dict[str, dict[str, _Timer]]:
+) -> dict[str, dict[str, Timer]]:
     """Check every framework on every scenario, then warm it up; drop the ones that fail."""
     ready = {}
     for name, app in apps.items():
@@ -174,7 +174,7 @@ def _prepare(
             for scenario in scenarios:
                 if scenario.applies_to(name):
                     verify(scenario, name, lambda probe, app=app: send(app, probe))
-            timers = {s.key: _Timer(app, s) for s in scenarios if s.applies_to(name)}
+            timers = {s.key: Timer(app, s) for s in scenarios if s.applies_to(name)}
             for timer in timers.values():
                 timer(warmup)
         except CheckFailed as exc:

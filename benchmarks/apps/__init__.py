@@ -26,7 +26,7 @@ class Framework:
     """Modules that must be importable for the app to run."""
     distributions: tuple[str, ...]
     """Distributions whose versions the report prints (and pip installs)."""
-    absent: dict[str, str] = field(default_factory=dict)
+    absent: dict[str, str] = field(default_factory=dict, hash=False)
     """What to say when a module is missing where installing a distribution is not the cure."""
 
     def missing(self) -> list[str]:
