@@ -20,7 +20,8 @@ _SORTS = {"id": Note.id, "title": Note.title, "updated_at": Note.updated_at}
 
 def _load(req: falcon.Request) -> dict[str, Any]:
     try:
-        return NOTE_SCHEMA.load(req.get_media())
+        data: dict[str, Any] = NOTE_SCHEMA.load(req.get_media())
+        return data
     except ValidationError as exc:
         raise falcon.HTTPUnprocessableEntity(description=str(exc.messages)) from None
 
@@ -90,7 +91,7 @@ class NoteItem:
 
 
 
-def create_app() -> falcon.App:
+def create_app() -> falcon.App[falcon.Request, falcon.Response]:
     engine = sa.create_engine(f"sqlite:///{create_database()}")
     sessions = sessionmaker(engine, expire_on_commit=False)
     app = falcon.App()

@@ -67,7 +67,10 @@ class Notes:
         return conn
 
     def one(self, note_id: int) -> sqlite3.Row | None:
-        return self.db.execute(f"SELECT {_COLUMNS} FROM notes WHERE id = ?", (note_id,)).fetchone()
+        row: sqlite3.Row | None = self.db.execute(
+            f"SELECT {_COLUMNS} FROM notes WHERE id = ?", (note_id,)
+        ).fetchone()
+        return row
 
     def get(self, environ: dict[str, Any], note_id: int) -> Reply:
         row = self.one(note_id)
@@ -143,7 +146,10 @@ def _base_url(environ: dict[str, Any]) -> str:
     return f"{environ['wsgi.url_scheme']}://{host}{environ.get('SCRIPT_NAME', '')}"
 
 
-def create_app() -> Callable:
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def create_app() -> WSGIApp:
     notes = Notes(create_database())
 
     def route(environ: dict[str, Any]) -> Reply:
@@ -161,7 +167,8 @@ def create_app() -> Callable:
                 return notes.replace(environ, int(path[7:]))
         return _json(404, {"error": "not found"})
 
-    def application(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]
+                    ) -> Iterable[bytes]:
         status, headers, body = route(environ)
         headers.append(("Content-Length", str(len(body))))
         start_response(_STATUS[status], headers)
