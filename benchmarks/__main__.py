@@ -11,12 +11,35 @@ import dataclasses
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import http, inprocess, report
-from .apps import BASELINE, FRAMEWORKS
+from .apps import BASELINE, DATABASE_FRAMEWORKS, FRAMEWORKS, Framework
+from .database import DATABASE_SCENARIOS
 from .scenarios import SCENARIOS, Scenario
+
+
+@dataclass(frozen=True)
+class Family:
+    """Scenarios and the frameworks that answer them; each family gets its own tables."""
+
+    name: str
+    frameworks: dict[str, Framework]
+    scenarios: dict[str, Scenario]
+    letter: str
+    """The scenarios' key letter, for the geometric-mean row."""
+    title: str
+
+
+FAMILIES = (
+    Family("api", FRAMEWORKS, SCENARIOS, "S", ""),
+    Family("database", DATABASE_FRAMEWORKS, DATABASE_SCENARIOS, "D",
+           ", database scenarios (SQLite)"),
+)
+_ALL_FRAMEWORKS = {name: None for family in FAMILIES for name in family.frameworks}
+_ALL_SCENARIOS = {key: None for family in FAMILIES for key in family.scenarios}
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -40,10 +63,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--http-tool", choices=("auto", "wrk", "python"), default="auto",
                         help="load generator: wrk if on PATH (auto), or the Python one")
     parser.add_argument("--only", metavar="NAME[,NAME]",
-                        help=f"frameworks to run, of {', '.join(FRAMEWORKS)}; "
+                        help=f"frameworks to run, of {', '.join(_ALL_FRAMEWORKS)}; "
                              f"{BASELINE} always runs, as the baseline")
     parser.add_argument("--scenarios", metavar="KEY[,KEY]",
-                        help=f"scenarios to run, of {', '.join(SCENARIOS)} (default all)")
+                        help=f"scenarios to run, of {', '.join(_ALL_SCENARIOS)} (default all)")
     parser.add_argument("--json", metavar="PATH", type=Path, help="write the raw results here")
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.batch < 1 or args.duration <= 0 or args.http_rounds < 1:
@@ -65,55 +88,59 @@ def _log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _available(names: list[str]) -> tuple[list[str], list[str]]:
-    """The frameworks that can run, and a note for each one skipped for a missing package."""
+def _available(family: Family, names: list[str]) -> tuple[list[str], list[str]]:
+    """The family's frameworks that can run, and a note for each one skipped."""
     ready, skipped = [], []
     for name in dict.fromkeys([BASELINE, *names]):
-        missing = FRAMEWORKS[name].missing()
-        if missing:
-            skipped.append(f"- skipped {name}: not installed (pip install {' '.join(missing)})")
+        if name not in family.frameworks:
+            continue
+        reason = family.frameworks[name].skip_reason()
+        if reason:
+            skipped.append(f"- skipped {name}{family.title}: {reason}")
         else:
             ready.append(name)
     return ready, skipped
 
 
-def _inprocess(args: argparse.Namespace, names: list[str], scenarios: list[Scenario]
-               ) -> tuple[list[str], Any]:
+def _inprocess(args: argparse.Namespace, family: Family, names: list[str],
+               scenarios: list[Scenario]) -> tuple[list[str], Any]:
     apps = {}
     errors = {}
     for name in names:
         try:
-            apps[name] = FRAMEWORKS[name].create_app()
+            apps[name] = family.frameworks[name].create_app()
         except Exception as exc:  # one broken peer must not stop the others
             errors[name] = f"could not build the app: {type(exc).__name__}: {exc}"
     results = inprocess.run(apps, scenarios, rounds=args.rounds, batch=args.batch, progress=_log)
     results.errors.update(errors)
     lines = [
-        "## In-process: µs per request (median), cost ratio to raw WSGI",
+        f"## In-process{family.title}: µs per request (median), cost ratio to raw WSGI",
         "",
         f"{args.rounds} rounds x {args.batch} calls per framework and scenario, frameworks "
         "interleaved round by round, gc enabled. Lower is faster; 1.00x = as fast as raw WSGI.",
         "",
-        *report.inprocess_table(results, scenarios, names),
+        *report.inprocess_table(results, scenarios, names, family.letter),
         *_errors(results.errors),
     ]
     return lines, results
 
 
-def _http(args: argparse.Namespace, names: list[str], scenarios: list[Scenario]
-          ) -> tuple[list[str], Any]:
+def _http(args: argparse.Namespace, family: Family, names: list[str],
+          scenarios: list[Scenario]) -> tuple[list[str], Any]:
     results = http.run(names, scenarios, duration=args.duration, connections=args.connections,
-                       rounds=args.http_rounds, tool=args.http_tool, progress=_log)
+                       rounds=args.http_rounds, tool=args.http_tool, family=family.name,
+                       progress=_log)
     cells = [f"- {name} {key}: {message}" for key, failed in results.cell_errors.items()
              for name, message in failed.items()]
     lines = [
-        "## HTTP through waitress (4 threads): requests per second, cost ratio to raw WSGI",
+        f"## HTTP through waitress (4 threads){family.title}: requests per second, "
+        "cost ratio to raw WSGI",
         "",
         f"{results.tool}, {results.connections} connections, {results.duration:g} s per "
         f"framework and scenario, {results.rounds} round(s); {results.pinning}. "
         "Higher req/s is faster; the ratio is raw's req/s over the framework's.",
         "",
-        *report.http_table(results, scenarios, names),
+        *report.http_table(results, scenarios, names, family.letter),
         *_errors(results.errors),
         *cells,
     ]
@@ -137,26 +164,39 @@ def _notes(names: list[str], scenarios: list[Scenario]) -> list[str]:
         notes.append("- F2 " + ("includes bearer-token authentication." if AUTH_ENABLED else
                                 "is the If-Match PUT alone: resourcekit has no authentication "
                                 "yet (`add_authentication` in apps/resourcekit_app.py)."))
+    if keys & set(DATABASE_SCENARIOS):
+        notes.append("- D scenarios: each app has its own SQLite file (WAL) of 1000 notes; D3 "
+                     "sends a new title every request, D4 the ETag of its previous answer as "
+                     "If-Match, so every write really writes.")
     return notes
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    chosen = _pick(args.only, FRAMEWORKS, "framework")
-    scenarios = [SCENARIOS[key] for key in _pick(args.scenarios, SCENARIOS, "scenario")]
-    names, skipped = _available(chosen)
-    for line in skipped:
-        _log(line)
+    chosen = _pick(args.only, _ALL_FRAMEWORKS, "framework")
+    keys = _pick(args.scenarios, _ALL_SCENARIOS, "scenario")
     began = time.monotonic()
-    out = ["# resourcekit benchmarks", "", *report.environment(), *skipped]
-    out += _notes(names, scenarios)
-    raw: dict[str, Any] = {"frameworks": names, "skipped": skipped}
-    if not args.http_only:
-        lines, raw["inprocess"] = _inprocess(args, names, scenarios)
-        out += ["", *lines]
-    if not args.inprocess_only:
-        lines, raw["http"] = _http(args, names, scenarios)
-        out += ["", *lines]
+    out = ["# resourcekit benchmarks", "", *report.environment()]
+    raw: dict[str, Any] = {"skipped": []}
+    tables: list[str] = []
+    for family in FAMILIES:
+        scenarios = [family.scenarios[key] for key in keys if key in family.scenarios]
+        if not scenarios:
+            continue
+        names, skipped = _available(family, chosen)
+        for line in skipped:
+            _log(line)
+        out += [*skipped, *_notes(names, scenarios)]
+        raw["skipped"] += skipped
+        prefix = "" if family.name == "api" else f"{family.name}_"
+        raw[f"{prefix}frameworks"] = names
+        if not args.http_only:
+            lines, raw[f"{prefix}inprocess"] = _inprocess(args, family, names, scenarios)
+            tables += ["", *lines]
+        if not args.inprocess_only:
+            lines, raw[f"{prefix}http"] = _http(args, family, names, scenarios)
+            tables += ["", *lines]
+    out += tables
     print("\n".join(out))
     _log(f"done in {time.monotonic() - began:.0f} s")
     if args.json:

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import IO
 
 from .scenarios import CheckFailed, Probe, Reply, Scenario, verify
 
-__all__ = ["HttpResults", "Measurement", "cpu_plan", "run"]
+__all__ = ["HttpResults", "Measurement", "cpu_plan", "lua_string", "run"]
 
 START_TIMEOUT = 20.0
 """Seconds a server may take to import its framework and bind."""
@@ -77,9 +78,11 @@ def cpu_plan() -> tuple[int | None, int | None, str]:
 
 
 @contextlib.contextmanager
-def serving(framework: str, cpu: int | None, threads: int = 4) -> Iterator[int]:
+def serving(framework: str, cpu: int | None, threads: int = 4, family: str = "api"
+            ) -> Iterator[int]:
     """Run ``framework`` under waitress in a subprocess; yield its port; always stop it."""
-    command = [sys.executable, "-m", "benchmarks.serve", framework, "--threads", str(threads)]
+    command = [sys.executable, "-m", "benchmarks.serve", framework, "--threads", str(threads),
+               "--family", family]
     if cpu is not None:
         command += ["--cpu", str(cpu)]
     with tempfile.TemporaryFile() as stderr:
@@ -141,7 +144,7 @@ def send(port: int, probe: Probe) -> Reply:
 # -- load generators --------------------------------------------------------------------------
 
 
-def _lua_string(text: str) -> str:
+def lua_string(text: str) -> str:
     """A Lua long-bracket literal that cannot be closed early by the text it holds."""
     level = 0
     while f"]{'=' * level}]" in text:
@@ -150,10 +153,11 @@ def _lua_string(text: str) -> str:
 
 
 def _wrk_script(probe: Probe) -> str:
-    lines = [f"wrk.method = {_lua_string(probe.method)}"]
+    lines = [f"wrk.method = {lua_string(probe.method)}"]
     if probe.body:
-        lines.append(f"wrk.body = {_lua_string(probe.body.decode())}")
-    lines += [f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in probe.headers]
+        lines.append(f"wrk.body = {lua_string(probe.body.decode())}")
+    # The spaces matter: ``t[[[k]]]`` is a call of ``t`` with a long string, not an index.
+    lines += [f"wrk.headers[ {lua_string(k)} ] = {lua_string(v)}" for k, v in probe.headers]
     return "\n".join(lines) + "\n"
 
 
@@ -187,13 +191,27 @@ def _pinned(command: list[str], cpu: int | None) -> list[str]:
     return [taskset, "-c", str(cpu), *command] if cpu is not None and taskset else command
 
 
-def run_wrk(port: int, probe: Probe, duration: float, connections: int, cpu: int | None
+def _steps_script(scenario: Scenario) -> tuple[str, bool]:
+    """The wrk script of a scenario, and whether it needs one wrk thread per connection."""
+    script = _wrk_script(scenario.probe)
+    if scenario.steps is None:
+        return script, False
+    prefix = f"{os.getpid()}.{time.time_ns()}.wrk"  # new titles each run of wrk
+    return script + scenario.steps.lua(prefix), scenario.steps.per_connection
+
+
+def run_wrk(port: int, scenario: Scenario, duration: float, connections: int, cpu: int | None
             ) -> Measurement:
+    probe = scenario.probe
+    text, per_connection = _steps_script(scenario)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(_wrk_script(probe))
+        script.write(text)
     try:
+        threads = connections if per_connection else 1
+        seconds = max(1, round(duration))  # wrk takes whole seconds only ("-d0.5s" is refused)
         command = _pinned(
-            ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", "--latency", "--timeout",
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
+             "--timeout",
              "5s", "-s", script.name, f"http://127.0.0.1:{port}{probe.target}"],
             cpu,
         )
@@ -202,19 +220,23 @@ def run_wrk(port: int, probe: Probe, duration: float, connections: int, cpu: int
         )
     finally:
         os.unlink(script.name)
-    if done.returncode != 0:
+    if done.returncode != 0 or done.stderr.strip():
+        # wrk reports a script error on stderr and then loads the bare URL instead: never time
+        # that as the scenario.
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.strip()[-300:]}")
     return parse_wrk(done.stdout)
 
 
-def run_python(port: int, probe: Probe, duration: float, connections: int, cpu: int | None,
-               status: int) -> Measurement:
+def run_python(port: int, scenario: Scenario, duration: float, connections: int,
+               cpu: int | None, status: int) -> Measurement:
+    probe = scenario.probe
     spec = {
         "method": probe.method,
         "target": probe.target,
         "headers": dict(probe.headers),
         "body": probe.body.decode("latin-1"),
         "status": status,
+        "steps": scenario.key if scenario.steps else None,
     }
     command = [sys.executable, "-m", "benchmarks.loadgen", "--port", str(port), "--duration",
                str(duration), "--connections", str(connections), "--spec", json.dumps(spec)]
@@ -241,24 +263,24 @@ def choose_tool(requested: str) -> str:
 
 # -- the run ----------------------------------------------------------------------------------
 
-_STATUS = {"S3": 201, "F1": 304}
+_STATUS = {"S3": 201, "F1": 304, "D3": 201}
 
 
 def _measure(tool: str, port: int, scenario: Scenario, results: HttpResults, cpu: int | None
              ) -> Measurement:
     if tool == "wrk":
-        return run_wrk(port, scenario.probe, results.duration, results.connections, cpu)
+        return run_wrk(port, scenario, results.duration, results.connections, cpu)
     status = _STATUS.get(scenario.key, 200)
-    return run_python(port, scenario.probe, results.duration, results.connections, cpu, status)
+    return run_python(port, scenario, results.duration, results.connections, cpu, status)
 
 
 def _start_all(stack: contextlib.ExitStack, frameworks: list[str], scenarios: list[Scenario],
-               cpu: int | None, results: HttpResults) -> dict[str, int]:
+               cpu: int | None, results: HttpResults, family: str) -> dict[str, int]:
     """Start every server and check its answers; a failing one is dropped with its error."""
     ports = {}
     for name in frameworks:
         try:
-            port = stack.enter_context(serving(name, cpu))
+            port = stack.enter_context(serving(name, cpu, family=family))
             for scenario in scenarios:
                 if scenario.applies_to(name):
                     verify(scenario, name, lambda probe, port=port: send(port, probe))
@@ -289,6 +311,7 @@ def run(
     connections: int,
     rounds: int = 1,
     tool: str = "auto",
+    family: str = "api",
     progress: Callable[[str], None] = lambda line: None,
 ) -> HttpResults:
     """Serve, check, warm up, then load each framework for ``duration`` seconds per scenario,
@@ -299,7 +322,7 @@ def run(
         connections = min(connections, 4)  # more threads only contend for the GIL
     results = HttpResults(tool, duration, connections, pinning, rounds)
     with contextlib.ExitStack() as stack:
-        ports = _start_all(stack, frameworks, scenarios, server_cpu, results)
+        ports = _start_all(stack, frameworks, scenarios, server_cpu, results, family)
         _warm_up(tool, ports, scenarios, results, load_cpu)
         order = list(ports)
         for number in range(rounds):

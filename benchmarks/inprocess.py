@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
-from .scenarios import CheckFailed, Probe, Reply, Scenario, verify
+from .scenarios import CheckFailed, Probe, Reply, Scenario, Steps, verify
 
-__all__ = ["InprocessResults", "make_environ", "run", "send"]
+__all__ = ["InprocessResults", "Timer", "make_environ", "run", "send", "time_batch", "time_steps"]
 
 WSGIApp = Callable[[dict[str, Any], Callable], Iterable[bytes]]
 
@@ -125,9 +125,48 @@ def time_batch(app: WSGIApp, environ: dict[str, Any], body: bytes, calls: int) -
     return (time.perf_counter_ns() - begin) / calls / 1000
 
 
+def time_steps(app: WSGIApp, environ: dict[str, Any], steps: Steps, calls: int) -> float:
+    """`time_batch` for a scenario whose request changes every call: ``steps`` turns each
+    copied environ into the next request and reads each answer (in ``start_response``), which
+    costs every framework the same few dict operations."""
+    start_response = steps.start_response
+    prepare = steps.prepare
+    new_input = io.BytesIO
+    copy = environ.copy
+    begin = time.perf_counter_ns()
+    for _ in range(calls):
+        env = copy()
+        env["wsgi.input"] = new_input(prepare(env))
+        result = app(env, start_response)
+        for _chunk in result:
+            pass
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return (time.perf_counter_ns() - begin) / calls / 1000
+
+
+class Timer:
+    """How one framework's scenario is timed: a fixed request, or the sequence of `Steps`."""
+
+    def __init__(self, app: WSGIApp, scenario: Scenario) -> None:
+        self.app, self.key = app, scenario.key
+        self.environ = make_environ(scenario.probe)
+        self.body = scenario.probe.body
+        self.steps = scenario.steps(lambda probe: send(app, probe), 0) if scenario.steps else None
+
+    def __call__(self, calls: int) -> float:
+        if self.steps is None:
+            return time_batch(self.app, self.environ, self.body, calls)
+        micros = time_steps(self.app, self.environ, self.steps, calls)
+        if self.steps.failures:
+            raise CheckFailed(f"{self.key}: {self.steps.failures} timed answers were wrong")
+        return micros
+
+
 def _prepare(
     apps: dict[str, WSGIApp], scenarios: list[Scenario], results: InprocessResults, warmup: int
-) -> dict[str, WSGIApp]:
+) -> dict[str, dict[str, Timer]]:
     """Check every framework on every scenario, then warm it up; drop the ones that fail."""
     ready = {}
     for name, app in apps.items():
@@ -135,16 +174,16 @@ def _prepare(
             for scenario in scenarios:
                 if scenario.applies_to(name):
                     verify(scenario, name, lambda probe, app=app: send(app, probe))
+            timers = {s.key: Timer(app, s) for s in scenarios if s.applies_to(name)}
+            for timer in timers.values():
+                timer(warmup)
         except CheckFailed as exc:
             results.errors[name] = f"check failed, not timed: {exc}"
             continue
         except Exception as exc:  # a crashing app must not take the other columns down
             results.errors[name] = f"check crashed, not timed: {type(exc).__name__}: {exc}"
             continue
-        for scenario in scenarios:
-            if scenario.applies_to(name):
-                time_batch(app, make_environ(scenario.probe), scenario.probe.body, warmup)
-        ready[name] = app
+        ready[name] = timers
     return ready
 
 
@@ -166,15 +205,18 @@ def run(
     results = InprocessResults(batch=batch, rounds=rounds)
     ready = _prepare(apps, scenarios, results, warmup)
     names = list(ready)
-    environs = {s.key: make_environ(s.probe) for s in scenarios}
     for number in range(rounds):
         order = names[number % len(names):] + names[: number % len(names)] if names else []
         for scenario in scenarios:
             for name in order:
-                if not scenario.applies_to(name):
+                if scenario.key not in ready[name] or name in results.errors:
                     continue
                 gc.collect()
-                micros = time_batch(ready[name], environs[scenario.key], scenario.probe.body, batch)
+                try:
+                    micros = ready[name][scenario.key](batch)
+                except CheckFailed as exc:
+                    results.errors[name] = f"a timed answer was wrong, column void: {exc}"
+                    continue
                 results.samples.setdefault(scenario.key, {}).setdefault(name, []).append(micros)
         progress(f"in-process round {number + 1}/{rounds} done")
     return results

@@ -12,20 +12,24 @@ import cProfile
 import io
 import pstats
 
-from .apps import FRAMEWORKS
-from .inprocess import make_environ, send, time_batch
+from .apps import DATABASE_FRAMEWORKS, FRAMEWORKS
+from .database import DATABASE_SCENARIOS
+from .inprocess import Timer, send
 from .scenarios import SCENARIOS, verify
+
+_SCENARIOS = {**SCENARIOS, **DATABASE_SCENARIOS}
 
 
 def profile_scenario(framework: str, key: str, calls: int, top: int) -> str:
     """The pstats listing for ``calls`` requests of scenario ``key``, sorted by tottime."""
-    app = FRAMEWORKS[framework].create_app()
-    scenario = SCENARIOS[key]
+    registry = DATABASE_FRAMEWORKS if key in DATABASE_SCENARIOS else FRAMEWORKS
+    app = registry[framework].create_app()
+    scenario = _SCENARIOS[key]
     verify(scenario, framework, lambda probe: send(app, probe))
-    environ = make_environ(scenario.probe)
-    time_batch(app, environ, scenario.probe.body, 500)  # warm-up, outside the profile
+    timer = Timer(app, scenario)
+    timer(500)  # warm-up, outside the profile
     profiler = cProfile.Profile()
-    profiler.runcall(time_batch, app, environ, scenario.probe.body, calls)
+    profiler.runcall(timer, calls)
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("tottime")
     stats.print_stats(top)
@@ -34,13 +38,14 @@ def profile_scenario(framework: str, key: str, calls: int, top: int) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--framework", default="resourcekit", choices=sorted(FRAMEWORKS))
-    parser.add_argument("--scenarios", default="S1,S2", help="comma-separated keys")
+    parser.add_argument("--framework", default="resourcekit",
+                        choices=sorted({*FRAMEWORKS, *DATABASE_FRAMEWORKS}))
+    parser.add_argument("--scenarios", default="S1,S2", help="comma-separated keys (S, F or D)")
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args(argv)
     for key in args.scenarios.split(","):
-        print(f"## {args.framework} {key} {SCENARIOS[key].title}: {args.calls} calls\n")
+        print(f"## {args.framework} {key} {_SCENARIOS[key].title}: {args.calls} calls\n")
         print(profile_scenario(args.framework, key.strip(), args.calls, args.top))
 
 

@@ -21,7 +21,7 @@ from .scenarios import Scenario
 __all__ = ["environment", "http_table", "inprocess_table"]
 
 _LIBRARIES = ("resourcekit", "marshmallow", "webob", "waitress", "falcon", "bottle", "pyramid",
-              "flask", "flask-restful", "werkzeug")
+              "flask", "flask-restful", "werkzeug", "django", "djangorestframework", "sqlalchemy")
 _DASH = "—"
 
 
@@ -75,7 +75,7 @@ def _header(frameworks: list[str]) -> list[str]:
 
 
 def inprocess_table(results: InprocessResults, scenarios: list[Scenario],
-                    frameworks: list[str]) -> list[str]:
+                    frameworks: list[str], family: str = "S") -> list[str]:
     """µs per request (median of the rounds) and the cost ratio to raw WSGI."""
     columns = [f for f in frameworks if f not in results.errors]
     lines = _header(columns)
@@ -96,20 +96,21 @@ def inprocess_table(results: InprocessResults, scenarios: list[Scenario],
                 if base:
                     ratios[name].append(value / base)
         lines.append(f"| {scenario.key} {scenario.title} | " + " | ".join(cells) + " |")
-    lines.append(_geomean_row(ratios, columns))
+    lines.append(_geomean_row(ratios, columns, family))
     return lines
 
 
-def _geomean_row(ratios: dict[str, list[float]], columns: list[str]) -> str:
+def _geomean_row(ratios: dict[str, list[float]], columns: list[str], family: str) -> str:
     cells = []
     for name in columns:
         mean = _geomean(ratios[name])
         cells.append(f"**{mean:.2f}x**" if mean else _DASH)
-    return "| geometric mean of the cost ratios (S scenarios) | " + " | ".join(cells) + " |"
+    return (f"| geometric mean of the cost ratios ({family} scenarios) | " + " | ".join(cells)
+            + " |")
 
 
 def http_table(results: HttpResults, scenarios: list[Scenario],
-               frameworks: list[str]) -> list[str]:
+               frameworks: list[str], family: str = "S") -> list[str]:
     """Requests per second (median of the rounds) and the cost ratio to raw WSGI."""
     columns = [f for f in frameworks if f not in results.errors]
     lines = _header(columns)
@@ -134,5 +135,5 @@ def http_table(results: HttpResults, scenarios: list[Scenario],
                     ratios[name].append(base / rps)
         if any(c != _DASH for c in cells):
             lines.append(f"| {scenario.key} {scenario.title} | " + " | ".join(cells) + " |")
-    lines.append(_geomean_row(ratios, columns))
+    lines.append(_geomean_row(ratios, columns, family))
     return lines

@@ -8,14 +8,15 @@ Guards are extra requests proving the work is really done, e.g. that validation 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from xml.etree import ElementTree as ET
 
 from .apps import common
 
-__all__ = ["SCENARIOS", "CheckFailed", "Probe", "Reply", "Scenario", "verify"]
+__all__ = ["SCENARIOS", "CheckFailed", "Guard", "Probe", "Reply", "Scenario", "Steps",
+           "StepsKind", "verify"]
 
 
 class CheckFailed(Exception):
@@ -53,8 +54,51 @@ class Reply:
 @dataclass(frozen=True)
 class Guard:
     probe: Probe
-    status: int
+    status: int | tuple[int, ...]
+    """The status expected, or any of several where frameworks rightly differ."""
     why: str
+
+    def accepts(self, status: int) -> bool:
+        return status == self.status if isinstance(self.status, int) else status in self.status
+
+
+Send = Callable[[Probe], Reply]
+
+
+class Steps(Protocol):
+    """Successive requests of a scenario that must not repeat one request: each POST needs a
+    new unique title, each conditional PUT the tag the previous answer gave. One sequence per
+    connection; ``probe``/``answered`` serve the checks and the load generator,
+    ``prepare``/``start_response`` the in-process loop, where building a `Probe` would cost
+    more than the request."""
+
+    failures: int
+    """Answers (in-process) that were not the expected status: the timing is then void."""
+
+    def probe(self) -> Probe: ...
+
+    def answered(self, status: int, headers: Mapping[str, str]) -> None: ...
+
+    def check(self, reply: Reply, send: Send) -> None:
+        """Check the answer to `probe`, and read back what it changed."""
+
+    def prepare(self, environ: dict[str, Any]) -> bytes:
+        """Turn a copy of the scenario's environ into the next request; return its body."""
+
+    def start_response(self, status: str, headers: list[tuple[str, str]],
+                       exc_info: Any = None) -> Callable[[bytes], None]: ...
+
+
+class StepsKind(Protocol):
+    """A `Steps` class: one sequence per connection, and the same sequence for wrk in Lua."""
+
+    per_connection: bool
+    """wrk needs one thread (one Lua state) per connection, each with its own sequence."""
+
+    def __call__(self, send: Send, connection: int) -> Steps: ...
+
+    def lua(self, prefix: str) -> str:
+        """A wrk script's ``request`` (and ``setup``/``response``) producing the sequence."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +113,9 @@ class Scenario:
     compare_to: str | None = None
     """For framework-only scenarios: the scenario of the same framework to take a ratio to."""
     extra: dict[str, Any] = field(default_factory=dict)
+    steps: StepsKind | None = None
+    """For a scenario whose request cannot repeat: makes the sequence for connection N from
+    the app's current state (read through the given ``send``); ``probe`` is then a template."""
 
     def applies_to(self, framework: str) -> bool:
         return self.frameworks is None or framework in self.frameworks
@@ -252,16 +299,22 @@ def auth_guard() -> Guard:
     return Guard(_PUT.with_headers(drop="Authorization"), 401, "no bearer token is refused")
 
 
-def verify(scenario: Scenario, framework: str, send: Callable[[Probe], Reply]) -> None:
+def verify(scenario: Scenario, framework: str, send: Send) -> None:
     """Check one framework's answers to a scenario and its guards; raise `CheckFailed`."""
     try:
-        scenario.check(send(scenario.probe))
+        if scenario.steps is None:
+            scenario.check(send(scenario.probe))
+        else:
+            steps = scenario.steps(send, 0)
+            reply = send(steps.probe())
+            scenario.check(reply)
+            steps.check(reply, send)
         guards = scenario.guards
         if scenario.key == "F2" and _auth_enabled():
             guards = (*guards, auth_guard())
         for guard in guards:
             reply = send(guard.probe)
-            _expect(reply.status == guard.status,
+            _expect(guard.accepts(reply.status),
                     f"guard '{guard.why}': status {reply.status}, expected {guard.status}")
     except CheckFailed as exc:
         raise CheckFailed(f"{scenario.key} ({scenario.title}): {exc}") from None
