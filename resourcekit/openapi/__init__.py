@@ -40,6 +40,9 @@ decided as follows:
   since tools give a referenced component's ``xml.name`` precedence over the property name. The
   site writes ``null`` as an empty element with ``xsi:nil="true"``, which OpenAPI's ``xml`` object
   cannot say: the description of each schema with a nullable member says it.
+- **Versions** (`versions`): a site with `resourcekit.versioning.Versions` has one document
+  per version (``site.openapi(version=...)``; by default the version a request naming none
+  gets): the routes that exist in it, the field names it uses, every change's description.
 - **Servers and license**: ``servers`` is the site's (``Site.servers``), else ``[{"url": "/"}]``,
   the host the document was fetched from; ``info.license`` only where the site names one
   (``Site.license``).
@@ -65,6 +68,7 @@ from .content import Media
 from .parameters import Parameters, path_parameters, query_description
 from .responses import successes
 from .summaries import default_summary, summary, tag
+from .versions import VersionView, chosen
 
 if TYPE_CHECKING:
     from ..endpoint import Endpoint
@@ -76,16 +80,20 @@ __all__ = ["document"]
 OPENAPI_VERSION = "3.1.0"
 
 
-def document(site: Site) -> dict[str, Any]:
-    """The OpenAPI 3.1.0 document of ``site``, as a JSON-ready dict."""
-    return _Builder(site).build()
+def document(site: Site, version: str | None = None) -> dict[str, Any]:
+    """The OpenAPI 3.1.0 document of ``site`` (at API ``version``), as a JSON-ready dict;
+    ``ValueError`` for a version the site does not have."""
+    return _Builder(site, chosen(site.versions, version)).build()
 
 
 class _Builder:
     """Builds one document; holds the spec and what every operation shares."""
 
-    def __init__(self, site: Site) -> None:
+    def __init__(self, site: Site, version: str | None) -> None:
         info: dict[str, Any] = {"description": site.description} if site.description else {}
+        view = VersionView(site.versions, version) if site.versions and version else None
+        if view is not None:
+            info.update(view.info(site.description))
         if site.license:
             info["license"] = site.license
         self.plugin = MarshmallowPlugin(schema_name_resolver=schemas.schema_name)
@@ -100,9 +108,13 @@ class _Builder:
         self.plugin.map_to_openapi_type(fields.Url, "string", "uri")  # type: ignore[no-untyped-call]
         converter = self.plugin.converter
         assert converter is not None  # made when the spec initialised the plugin
-        self.routes = [r for r in site.routes if r.target.resource.documented]
-        self.media = Media.of(site, converter)
-        self.parameters = Parameters(converter, site.idempotency.header)
+        self.routes = [
+            r for r in site.routes
+            if r.target.resource.documented and (view is None or view.has(r))
+        ]
+        self.media = Media.of(site, converter, view.schema if view else None)
+        header = (site.versions.header, view.header()) if site.versions and view else None
+        self.parameters = Parameters(converter, site.idempotency.header, header)
         self.schemes = security.schemes(r.target for r in self.routes)
 
     def build(self) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,9 +28,16 @@ class Media:
     responses: list[str]
     requests: list[str]
     problems: list[str]
+    view: Callable[[Schema], Schema] | None = None
+    """A schema as one API version names its fields (`resourcekit.openapi.versions`)."""
 
     @classmethod
-    def of(cls, site: Site, converter: OpenAPIConverter) -> Media:
+    def of(
+        cls,
+        site: Site,
+        converter: OpenAPIConverter,
+        view: Callable[[Schema], Schema] | None = None,
+    ) -> Media:
         handlers = site.negotiator.handlers
         problems = [h.problem_type for h in handlers if h.problem_type]
         return cls(
@@ -38,6 +45,7 @@ class Media:
             responses=list(site.negotiator.offers),
             requests=list(site.negotiator.accepted),
             problems=list(dict.fromkeys(problems)) or [handlers[0].media_types[0]],
+            view=view,
         )
 
     def content(
@@ -49,6 +57,8 @@ class Media:
 
     def ref(self, schema: Schema) -> dict[str, Any]:
         """The ``$ref`` of ``schema``'s component, registering it on first use."""
+        if self.view is not None:
+            schema = self.view(schema)
         found: dict[str, Any] = self.converter.resolve_nested_schema(schema)  # type: ignore[no-untyped-call]
         return found
 
