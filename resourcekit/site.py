@@ -74,6 +74,7 @@ _SENT_WITH_EVERY_REPLY = (("X-Content-Type-Options", "nosniff"),)
 """A body is read as its ``Content-Type`` says, never sniffed (a JSON string as a script)."""
 _SET_WHEN_SENT = frozenset({"X-Content-Type-Options", "Content-Length", "Date"})
 _BODILESS = frozenset({204, 304})
+_PROBLEM_VARY = (("Vary", "Accept"),)
 ErrorAnswer = Union["errors.HTTPError", Reply, webob.Response]
 """What an error handler returns (`Site.add_error_handler`)."""
 StartResponse = Callable[..., Any]
@@ -626,11 +627,13 @@ class Site:
             request.environ.get("HTTP_ACCEPT")
         )
         body = handler.render_problem(error.to_problem())
+        extra = error.headers
+        vary = () if any(k == "Vary" for k, _ in extra) else _PROBLEM_VARY  # the error's own
         return Reply(error.status, [
             ("Content-Type", content_type),
-            ("Vary", "Accept"),
+            *vary,
             *handler.response_headers,
-            *error.headers,
+            *extra,
         ], body)
 
 

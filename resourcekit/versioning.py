@@ -189,21 +189,22 @@ def _has(data: dict[str, Any], path: list[str]) -> bool:
 
 
 def _move(data: dict[str, Any], source: list[str], target: list[str]) -> None:
-    """Move the value at ``source`` to ``target``; nothing if absent. An object left empty by
-    the move goes too, and one is made where ``target`` needs it."""
+    """Move the value at ``source`` to ``target``, making the objects ``target`` needs; an
+    object on the way to ``source`` left empty goes, as the other version has no such member."""
     parents = [data]
     for key in source[:-1]:
         child = parents[-1].get(key)
         if not isinstance(child, dict):
             return
         parents.append(child)
-    if source[-1] not in parents[-1]:
-        return
-    value = parents[-1].pop(source[-1])
+    found = source[-1] in parents[-1]
+    value = parents[-1].pop(source[-1], None)
     for key, parent in zip(reversed(source[:-1]), reversed(parents[:-1]), strict=True):
         if parent[key]:
             break
         del parent[key]
+    if not found:
+        return
     place = data
     for key in target[:-1]:
         child = place.get(key)
@@ -405,7 +406,7 @@ class RouteVersions:
         if request.version in self.hidden:
             raise errors.NotFound(
                 f"no resource at this address in API version {request.version}",
-                headers=[("Vary", self.header)],
+                headers=[("Vary", f"Accept, {self.header}")],
             )
 
     def load(self, request: Request, schema: Schema | None, data: Any, partial: bool) -> Any:
