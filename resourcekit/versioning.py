@@ -190,7 +190,10 @@ def _has(data: dict[str, Any], path: list[str]) -> bool:
 
 def _move(data: dict[str, Any], source: list[str], target: list[str]) -> None:
     """Move the value at ``source`` to ``target``, making the objects ``target`` needs; an
-    object on the way to ``source`` left empty goes, as the other version has no such member."""
+    object on the way to ``source`` left empty goes, as the other version has no such member.
+
+    Where ``target`` is in an object on the way to ``source``, the member takes the place of
+    the one it came from (a rename keeps its position: XML elements keep their order)."""
     parents = [data]
     for key in source[:-1]:
         child = parents[-1].get(key)
@@ -198,6 +201,9 @@ def _move(data: dict[str, Any], source: list[str], target: list[str]) -> None:
             return
         parents.append(child)
     found = source[-1] in parents[-1]
+    level = len(target) - 1
+    shared = level < len(source) and target[:-1] == source[:level] and found
+    position = list(parents[level]).index(source[level]) if shared else -1
     value = parents[-1].pop(source[-1], None)
     for key, parent in zip(reversed(source[:-1]), reversed(parents[:-1]), strict=True):
         if parent[key]:
@@ -211,7 +217,13 @@ def _move(data: dict[str, Any], source: list[str], target: list[str]) -> None:
         if not isinstance(child, dict):
             child = place[key] = {}
         place = child
-    place[target[-1]] = value
+    if position < 0:
+        place[target[-1]] = value
+        return
+    members = list(place.items())
+    members.insert(position, (target[-1], value))
+    place.clear()
+    place.update(members)
 
 
 def deprecation_headers(
