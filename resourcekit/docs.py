@@ -131,7 +131,7 @@ class OpenAPIDocument(_Internal):
     def __init__(self, site: Site) -> None:
         self.site = site
         self._lock = threading.Lock()
-        self._cache: Memo[tuple[int, str], tuple[bytes, str]] = Memo(8)
+        self._cache: Memo[tuple[int, str, str | None], tuple[bytes, str]] = Memo(16)
 
     def etag(self, request: Request, **fields: Any) -> str:
         return self._built(request)[1]
@@ -153,7 +153,7 @@ class OpenAPIDocument(_Internal):
 
     def _version(self, request: Request) -> str | None:
         """``?version=``: one of the site's versions (400 otherwise), or None."""
-        version = request.query_params.get("version")
+        version: str | None = request.query_params.get("version")
         versions = self.site.versions
         if version is None or versions is None:
             return None

@@ -381,7 +381,7 @@ class Versions:
                 downgrades[version] = downs
         if not (hidden or upgrades or downgrades):
             return None
-        tags = {version: version for version in downgrades}
+        tags: dict[str | None, str] = {version: version for version in downgrades}
         vary = bool(hidden or downgrades)
         return RouteVersions(self.header, hidden, upgrades, downgrades, tags, vary)
 
@@ -398,7 +398,7 @@ class RouteVersions:
         hidden: frozenset[str],
         upgrades: dict[str, tuple[Change, ...]],
         downgrades: dict[str, tuple[Change, ...]],
-        tags: dict[str, str],
+        tags: dict[str | None, str],
         vary: bool,
     ) -> None:
         self.header = header
