@@ -34,6 +34,7 @@ an ``upgrade`` must leave out what is absent.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -292,6 +293,7 @@ class Versions:
                                      f"{deprecation_link!r}")
         self.deprecation_link = deprecation_link
         self.deprecated = self._check_deprecated(deprecated)
+        self._views: dict[tuple[int, str | None], tuple[Schema, Schema]] = {}
         self._environ_key = "HTTP_" + header.upper().replace("-", "_")
         self.headers: dict[str, tuple[tuple[str, str], ...]] = {
             version: ((header, version), *self._deprecation(version)) for version in versions
@@ -352,6 +354,18 @@ class Versions:
 
     # -- per route, at registration ---------------------------------------------------------
 
+    def schema_at(self, schema: Schema, version: str | None) -> Schema:
+        """``schema`` with the field names clients of ``version`` use, for documents and
+        forms: each field a later ``renamed`` change concerns is copied with its older
+        ``data_key``. Moves between objects (dotted paths) are not drawn. Made once per schema
+        and version."""
+        key = (id(schema), version)
+        found = self._views.get(key)
+        if found is None:
+            found = self._views[key] = (schema, _renamed_back(schema, self.changes_after(
+                version or self.newest)))
+        return found[1]
+
     def changes_after(self, version: str) -> list[Change]:
         """The changes a client at ``version`` does not see, oldest first."""
         return [c for c in self.changes if c.version > version]
@@ -384,6 +398,31 @@ class Versions:
         tags: dict[str | None, str] = {version: version for version in downgrades}
         vary = bool(hidden or downgrades)
         return RouteVersions(self.header, hidden, upgrades, downgrades, tags, vary)
+
+
+def _renamed_back(schema: Schema, later: list[Change]) -> Schema:
+    names: dict[str, str] = {}  # newest data key -> the older version's
+    for change in reversed(later):  # the newest change first
+        if not change.concerns(schema):
+            continue
+        for old, new in change.renamed.items():
+            if "." not in old and "." not in new:
+                newest = next((k for k, current in names.items() if current == new), new)
+                names[newest] = old
+    if not names:
+        return schema
+    renamed = {}
+    for name, field in schema.fields.items():
+        key = field.data_key or name
+        if key in names:
+            field = copy.copy(field)
+            field.data_key = names[key]
+        renamed[name] = field
+    variant = copy.copy(schema)
+    variant.fields = renamed
+    variant.load_fields = {n: f for n, f in renamed.items() if n in schema.load_fields}
+    variant.dump_fields = {n: f for n, f in renamed.items() if n in schema.dump_fields}
+    return variant
 
 
 class RouteVersions:

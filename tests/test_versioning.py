@@ -213,6 +213,9 @@ def test_html_gets_the_clients_shape(client: Client) -> None:
     new = client.get("/notes/1", headers=at(TITLE, Accept="text/html")).text
     assert "&quot;name&quot;" in old or '"name"' in old
     assert "&quot;title&quot;" in new or '"title"' in new
+    listed = client.get("/notes", headers=at(FIRST, Accept="text/html")).text
+    assert 'name="name"' in listed and 'name="title"' not in listed  # the form, as named then
+    assert 'name="title"' in client.get("/notes", headers=at(TITLE, Accept="text/html")).text
 
 
 # -- bodies: upgraded before the schema loads them ----------------------------------------------

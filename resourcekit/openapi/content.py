@@ -57,14 +57,12 @@ class Media:
 
     def ref(self, schema: Schema) -> dict[str, Any]:
         """The ``$ref`` of ``schema``'s component, registering it on first use."""
-        if self.view is not None:
-            schema = self.view(schema)
         found: dict[str, Any] = self.converter.resolve_nested_schema(schema)  # type: ignore[no-untyped-call]
         return found
 
     def output(self, endpoint: Endpoint, shapes: frozenset[Shape]) -> dict[str, Any]:
         """The response body: one object, an array of them, or ``oneOf`` both."""
-        schema = endpoint.output_schema
+        schema = self._seen(endpoint.output_schema)
         if schema is None:
             return self.content({}, self.responses)
         one = self.ref(schema)
@@ -75,12 +73,17 @@ class Media:
 
     def request_body(self, endpoint: Endpoint, method: str) -> dict[str, Any]:
         """The body the input schema loads (``partial`` for ``PATCH``), in every type read."""
-        schema = endpoint.input_schema
+        schema = self._seen(endpoint.input_schema)
         if schema is None:
             return {"required": False, "content": {t: {} for t in self.requests}}
         ref = self.ref(partial(schema) if method == "PATCH" else schema)
         body = {"required": True, "content": self.content(ref, self.requests)}
         return {**body, "description": "Only the fields to change."} if method == "PATCH" else body
+
+
+    def _seen(self, schema: Schema | None) -> Schema | None:
+        """``schema`` as the document's API version names its fields."""
+        return self.view(schema) if self.view is not None and schema is not None else schema
 
 
 def _structured(media_type: str) -> bool:

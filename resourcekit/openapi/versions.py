@@ -2,7 +2,7 @@
 
 A site with `resourcekit.versioning.Versions` has one document per version. A route is in it
 from its ``since`` on; each schema a ``renamed`` change concerns shows the field names of that
-version (the fields are copied with the older ``data_key``). What ``upgrade`` and ``downgrade``
+version (`resourcekit.versioning.Versions.schema_at`). What ``upgrade`` and ``downgrade``
 functions do cannot be read from them: every change's description is listed, in
 ``info.description`` (which documentation pages show) and in ``info["x-changes"]`` as
 ``{"version", "description", "schema"}`` objects, oldest first; ``info["x-api-version"]`` names
@@ -11,12 +11,11 @@ the document's version. Every operation takes the version header, a component pa
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 
-from marshmallow import Schema
-
 if TYPE_CHECKING:
+    from marshmallow import Schema
+
     from ..routing import Route
     from ..versioning import Change, Versions
 
@@ -44,37 +43,14 @@ class VersionView:
         self.versions = versions
         self.version = version
         self.later: list[Change] = versions.changes_after(version)
-        self._schemas: dict[type[Schema], Schema] = {}
 
     def has(self, route: Route[Any]) -> bool:
         versioning = route.target.versioning
         return versioning is None or self.version not in versioning.hidden
 
     def schema(self, schema: Schema) -> Schema:
-        """``schema`` with the field names of this version: later renames undone."""
-        names: dict[str, str] = {}  # newest data key -> this version's
-        for change in reversed(self.later):  # the newest change first
-            if not change.concerns(schema):
-                continue
-            for old, new in change.renamed.items():
-                if "." in old or "." in new:  # a move between objects: described, not drawn
-                    continue
-                newest = next((k for k, current in names.items() if current == new), new)
-                names[newest] = old
-        if not names:
-            return schema
-        variant = copy.copy(schema)
-        renamed = {}
-        for name, field in schema.fields.items():
-            key = field.data_key or name
-            if key in names:
-                field = copy.copy(field)
-                field.data_key = names[key]
-            renamed[name] = field
-        variant.fields = renamed
-        variant.load_fields = {n: f for n, f in renamed.items() if n in schema.load_fields}
-        variant.dump_fields = {n: f for n, f in renamed.items() if n in schema.dump_fields}
-        return variant
+        """``schema`` with the field names of this version (`Versions.schema_at`)."""
+        return self.versions.schema_at(schema, self.version)
 
     def info(self, described: str | None) -> dict[str, Any]:
         """``info`` members: the version, and every change described."""
