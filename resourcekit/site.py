@@ -2,8 +2,8 @@
 
 Every request takes one path through `Site.__call__`:
 
-1. trusted-proxy resolution, ``Host``, the API version (`resourcekit.versioning`: ``400`` for
-   an unknown one), site hooks' ``before``;
+1. trusted-proxy resolution, the API version (`resourcekit.versioning`: ``400`` for an
+   unknown one), ``Host``, site hooks' ``before``;
 2. method known (501), route (404, also before its ``since`` version), method allowed (405,
    ``OPTIONS``, CORS preflight);
 3. declared body size (413), rate limit (429), authentication (401), permissions (403);
@@ -262,9 +262,9 @@ class Site:
         """The reply, errors included, with the ``after`` hooks run around it."""
         request = exchange.request
         try:
-            check_host(request.environ, self.allowed_hosts)  # before anything builds a link
             if self.versions is not None:  # before anything depends on it
                 exchange.headers += self.versions.choose(request)
+            check_host(request.environ, self.allowed_hosts)  # before anything builds a link
             if self.hooks:
                 _run_befores(exchange, self.hooks)
             reply = self._dispatch(exchange)
