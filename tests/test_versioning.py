@@ -466,6 +466,11 @@ def test_each_version_has_its_document() -> None:
         assert header["in"] == "header" and header["schema"]["enum"] == list(VERSIONS)
         assert {"$ref": "#/components/parameters/API-Version"} in document["paths"]["/notes"][
             "get"]["parameters"]
+        ok = document["paths"]["/notes"]["get"]["responses"]["200"]["headers"]
+        assert ok["API-Version"]["schema"] == {"type": "string", "enum": [version]}
+        assert ("Sunset" in ok) == (version == FIRST)
+        problem = document["components"]["responses"]["NotAcceptable"]["headers"]
+        assert "API-Version" in problem
     with pytest.raises(ValueError, match="not one of the versions"):
         site.openapi("2020-01-01")
     with pytest.raises(ValueError, match="no versions"):

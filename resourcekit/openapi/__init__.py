@@ -115,11 +115,15 @@ class _Builder:
         self.media = Media.of(site, converter, view.schema if view else None)
         header = (site.versions.header, view.header()) if site.versions and view else None
         self.parameters = Parameters(converter, site.idempotency.header, header)
+        self.every: dict[str, Any] = view.response_headers() if view else {}
+        """Headers every response carries: those of the document's API version."""
         self.schemes = security.schemes(r.target for r in self.routes)
 
     def build(self) -> dict[str, Any]:
         rate_limited = any(r.target.rate_limit is not None for r in self.routes)
-        problems.components(self.spec, self.media, rate_limited=rate_limited)
+        problems.components(
+            self.spec, self.media, rate_limited=rate_limited, every=self.every
+        )
         self.parameters.components(self.spec)
         for route in self.routes:
             resource = route.target.resource
@@ -163,9 +167,11 @@ class _Builder:
             operation["parameters"] = parameters
         if method in BODY_METHODS:
             operation["requestBody"] = self.media.request_body(endpoint, method)
-        operation["responses"] = {
-            **successes(self.media, route, method), **problems.names(route, method)
-        }
+        found = successes(self.media, route, method)
+        if self.every:
+            for response in found.values():
+                response["headers"] = {**response.get("headers", {}), **self.every}
+        operation["responses"] = {**found, **problems.names(route, method)}
         if self.schemes:  # then an operation without a requirement is open to anyone: say so
             operation["security"] = security.requirements(endpoint.authenticators.get(method, ()))
         return operation

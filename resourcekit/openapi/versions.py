@@ -6,7 +6,9 @@ version (`resourcekit.versioning.Versions.schema_at`). What ``upgrade`` and ``do
 functions do cannot be read from them: every change's description is listed, in
 ``info.description`` (which documentation pages show) and in ``info["x-changes"]`` as
 ``{"version", "description", "schema"}`` objects, oldest first; ``info["x-api-version"]`` names
-the document's version. Every operation takes the version header, a component parameter.
+the document's version. Every operation takes the version header, a component parameter, and
+every response (problems included) declares ``API-Version``, and ``Deprecation`` and ``Sunset``
+in the document of a deprecated version.
 """
 
 from __future__ import annotations
@@ -68,6 +70,24 @@ class VersionView:
             "x-api-version": self.version,
             "x-changes": changes,
         }
+
+    def response_headers(self) -> dict[str, Any]:
+        """What every response of this version carries: ``API-Version``, and the deprecation
+        headers of a deprecated version."""
+        versions = self.versions
+        headers: dict[str, Any] = {versions.header: {
+            "description": "The API version the response is in.", "required": True,
+            "schema": {"type": "string", "enum": [self.version]},
+        }}
+        if self.version in versions.deprecated:
+            headers["Deprecation"] = {
+                "description": "This version is deprecated (RFC 9745): since when, as `@` and "
+                               "Unix seconds.", "required": True, "schema": {"type": "string"}}
+            if versions.deprecated[self.version] is not None:
+                headers["Sunset"] = {
+                    "description": "When this version stops answering (RFC 8594).",
+                    "required": True, "schema": {"type": "string"}}
+        return headers
 
     def header(self) -> dict[str, Any]:
         """The version header's parameter."""
