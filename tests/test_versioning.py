@@ -471,6 +471,8 @@ def test_each_version_has_its_document() -> None:
         assert ("Sunset" in ok) == (version == FIRST)
         problem = document["components"]["responses"]["NotAcceptable"]["headers"]
         assert "API-Version" in problem
+    assert new["paths"]["/legacy"]["get"]["deprecated"] is True
+    assert "deprecated" not in new["paths"]["/notes"]["get"]
     with pytest.raises(ValueError, match="not one of the versions"):
         site.openapi("2020-01-01")
     with pytest.raises(ValueError, match="no versions"):

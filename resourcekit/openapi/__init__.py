@@ -158,6 +158,8 @@ class _Builder:
         }
         if method == "HEAD":
             operation["summary"] = f"Headers only: {operation['summary']}"
+        if endpoint.deprecation:  # Resource.deprecated
+            operation["deprecated"] = True
         rule = query_description(endpoint.query_schema) if method in SAFE_METHODS else None
         if rule:
             described = operation.get("description")
