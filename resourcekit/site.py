@@ -308,7 +308,7 @@ class Site:
         choice = self.negotiator.select(environ.get("HTTP_ACCEPT"))
         if choice is None:
             return self._unacceptable(exchange, endpoint, handler, params)
-        version_tag = versioning.tags.get(request.version) if versioning is not None else None
+        version_tag = _version_tag(endpoint, request)
         target = Target(endpoint, handler, params, choice, version_tag)
         # preconditions have work only with validators to load, or a write to require or check
         conditional = endpoint.has_validators or (
@@ -490,9 +490,8 @@ class Site:
         request.forget_memo()  # what the handler loaded is the collection's, not the item's
         endpoint = match[0].target
         created = self.preconditions.validators(request, endpoint, match[1])
-        versioning = endpoint.versioning
-        version_tag = versioning.tags.get(request.version) if versioning is not None else None
-        return created.headers(self.preconditions.tag(created, media_handler, version_tag))
+        etag = self.preconditions.tag(created, media_handler, _version_tag(endpoint, request))
+        return created.headers(etag)
 
     def _cacheable(
         self, request: Request, target: Target, validators: Validators | None, reply: Reply
@@ -645,6 +644,12 @@ def _run_befores(exchange: Exchange, pairs: tuple[Pair, ...]) -> None:
             before(request)
         if after is not None:
             exchange.afters.append(after)
+
+
+def _version_tag(endpoint: Endpoint, request: Request) -> str | None:
+    """What the strong tags of ``endpoint`` get appended at the request's API version."""
+    versioning = endpoint.versioning
+    return None if versioning is None else versioning.tags.get(request.version)
 
 
 def _not_modified(
