@@ -95,12 +95,12 @@ class Request(webob.request.BaseRequest):
         if self._validated is _UNSET:
             endpoint = self.endpoint
             schema = endpoint.input_schema if endpoint else None
-            data = self._parse_body(schema)
             partial = self.method == "PATCH"
             versioning = endpoint.versioning if endpoint else None
             if versioning is None:
-                self._validated = load_body(schema, data, partial=partial)
-            else:  # upgraded from the client's version first
+                self._validated = load_body(schema, self._parse_body(schema), partial=partial)
+            else:  # parsed as the client's version names its fields, then upgraded
+                data = self._parse_body(versioning.reader(self, schema))
                 self._validated = versioning.load(self, schema, data, partial)
         return self._validated
 

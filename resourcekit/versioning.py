@@ -396,8 +396,14 @@ class Versions:
         if not (hidden or upgrades or downgrades):
             return None
         tags: dict[str | None, str] = {version: version for version in downgrades}
+        readers: dict[str | None, Schema] = {}
+        if input_schema is not None:
+            for version in upgrades:
+                reader = self.schema_at(input_schema, version)
+                if reader is not input_schema:
+                    readers[version] = reader
         vary = bool(hidden or downgrades)
-        return RouteVersions(self.header, hidden, upgrades, downgrades, tags, vary)
+        return RouteVersions(self.header, hidden, upgrades, downgrades, tags, vary, readers)
 
 
 def _renamed_back(schema: Schema, later: list[Change]) -> Schema:
@@ -429,7 +435,7 @@ class RouteVersions:
     """One route's versions, worked out at registration: every per-request step is a lookup
     by ``request.version``."""
 
-    __slots__ = ("downgrades", "header", "hidden", "tags", "upgrades", "vary")
+    __slots__ = ("downgrades", "header", "hidden", "readers", "tags", "upgrades", "vary")
 
     def __init__(
         self,
@@ -439,6 +445,7 @@ class RouteVersions:
         downgrades: dict[str, tuple[Change, ...]],
         tags: dict[str | None, str],
         vary: bool,
+        readers: dict[str | None, Schema] | None = None,
     ) -> None:
         self.header = header
         self.hidden = hidden
@@ -451,6 +458,13 @@ class RouteVersions:
         """By version: what its strong tags get appended (versions whose bodies differ)."""
         self.vary = vary
         """Whether the route's answers differ by version, hence ``Vary`` on the header."""
+        self.readers = readers or {}
+        """By version: the input schema as that version names its fields, which guides the
+        parsers of formats without types of their own (XML: a renamed list stays a list)."""
+
+    def reader(self, request: Request, schema: Schema | None) -> Schema | None:
+        """The schema a body of the request's version is parsed with (`readers`)."""
+        return self.readers.get(request.version, schema)
 
     def admit(self, request: Request) -> None:
         """404 for a version in which the route does not exist yet."""

@@ -525,3 +525,31 @@ def test_the_versions_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(capsys.readouterr().out)["info"]["x-api-version"] == TITLE
     with pytest.raises(SystemExit, match="not one of the versions"):
         main(["openapi", "versioned_site:site", "--api-version", "2000-01-01"])
+
+
+def test_an_old_versions_xml_list_stays_a_list() -> None:
+    class Tagged(Schema):
+        id = fields.Int(dump_only=True)
+        tags = fields.List(fields.Str(), required=True)
+
+    site = Site(versions=Versions(FIRST, Change(WIND, "Labels are tags.", schema=Tagged,
+                                                renamed={"labels": "tags"})))
+
+    @site.route("/tagged")
+    class TaggedResource(Resource):
+        schema = Tagged
+
+        def post(self, request: Any) -> dict[str, Any]:
+            return {"id": 1, **request.validated}
+
+    xml = {"Content-Type": "application/xml"}
+    old = Client(site).post("/tagged", data="<tagged><labels><item>a</item></labels></tagged>",
+                            headers=at(FIRST, **xml))
+    assert old.status_code == 200, old.text
+    assert old.json == {"id": 1, "labels": ["a"]}
+    empty = Client(site).post("/tagged", data="<tagged><labels /></tagged>",
+                              headers=at(FIRST, **xml))
+    assert empty.status_code == 200 and empty.json == {"id": 1, "labels": []}, empty.text
+    new = Client(site).post("/tagged", data="<tagged><tags><item>b</item></tags></tagged>",
+                            headers=at(WIND, **xml))
+    assert new.json == {"id": 1, "tags": ["b"]}
