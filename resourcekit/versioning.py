@@ -195,6 +195,13 @@ def _move(data: dict[str, Any], source: list[str], target: list[str]) -> None:
 
     Where ``target`` is in an object on the way to ``source``, the member takes the place of
     the one it came from (a rename keeps its position: XML elements keep their order)."""
+    if len(source) == 1 == len(target):  # a plain rename, the common case
+        old, new = source[0], target[0]
+        if old in data:
+            renamed = {new if key == old else key: value for key, value in data.items()}
+            data.clear()
+            data.update(renamed)
+        return
     parents = [data]
     for key in source[:-1]:
         child = parents[-1].get(key)
