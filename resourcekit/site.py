@@ -290,7 +290,7 @@ class Site:
         request.route, request.path_params = route, params
         endpoint = route.target
         versioning = endpoint.versioning
-        if versioning is not None:
+        if versioning is not None and versioning.hidden:
             versioning.admit(request)  # 404 before the route existed
         if endpoint.deprecation:
             exchange.headers += endpoint.deprecation
@@ -308,7 +308,7 @@ class Site:
         choice = self.negotiator.select(environ.get("HTTP_ACCEPT"))
         if choice is None:
             return self._unacceptable(exchange, endpoint, handler, params)
-        version_tag = _version_tag(endpoint, request)
+        version_tag = versioning.tags.get(request.version) if versioning is not None else None
         target = Target(endpoint, handler, params, choice, version_tag)
         # preconditions have work only with validators to load, or a write to require or check
         conditional = endpoint.has_validators or (
@@ -533,8 +533,9 @@ class Site:
         endpoint = target.endpoint
         schema = endpoint.output_schema
         data = schema.dump(obj, many=many) if schema is not None else obj
-        if endpoint.versioning is not None:  # dumped as the newest, sent as the client's
-            data = endpoint.versioning.downgrade(request, data, many)
+        versioning = endpoint.versioning
+        if versioning is not None and request.version in versioning.downgrades:
+            data = versioning.downgrade(request, data, many)  # dumped as the newest, sent older
         handler, content_type = target.choice
         body = handler.represent(request, data, schema, many)
         return Reply(status, [
