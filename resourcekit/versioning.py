@@ -136,8 +136,8 @@ class Change:
     def upgrading(self, data: Any, request: Request) -> Any:
         """A body of the previous version as this version's."""
         if self._moves and isinstance(data, dict):
-            unknown = [_top(new) for old, new in self._moves if _has(data, new)
-                       and _top(new) != _top(old)]
+            # a newer name at the top of an older body is a member that version did not have
+            unknown = [new[0] for old, new in self._moves if new[0] != old[0] and _has(data, new)]
             if unknown:
                 raise errors.UnprocessableContent(
                     "the body does not match the schema",
@@ -175,10 +175,6 @@ def _check_renamed(what: str, renamed: Any) -> dict[str, str]:
     ):
         raise ConfigurationError(f"{what} must map old field names to new ones, not {renamed!r}")
     return dict(renamed)
-
-
-def _top(path: list[str]) -> str:
-    return path[0]
 
 
 def _has(data: dict[str, Any], path: list[str]) -> bool:
