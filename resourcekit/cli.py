@@ -1,4 +1,5 @@
-"""The ``resourcekit`` command: serve a site with waitress, list its routes, print its OpenAPI."""
+"""The ``resourcekit`` command: serve a site with waitress, list its routes, print its OpenAPI
+document or its API versions."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from . import __version__
 from .serving import serve
 from .site import Site
 
-__all__ = ["build_parser", "load_site", "main"]
+__all__ = ["build_parser", "load_site", "main", "print_versions"]
 
 
 def load_site(spec: str) -> Site:
@@ -47,9 +48,33 @@ def print_routes(site: Site) -> None:
         print(f"{template:<{widths[0]}}  {name:<{widths[1]}}  {allow}")
 
 
-def print_openapi(site: Site) -> None:
-    """The OpenAPI 3.1 document as indented JSON, ready to save or feed to other tools."""
-    print(json.dumps(site.openapi(), indent=2, ensure_ascii=False))
+def print_openapi(site: Site, version: str | None = None) -> None:
+    """The OpenAPI 3.1 document (of one API ``version``) as indented JSON, ready to save or
+    feed to other tools."""
+    try:
+        document = site.openapi(version)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    print(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def print_versions(site: Site) -> None:
+    """Each API version, oldest first, with what marks it (default, newest, deprecated and its
+    sunset) and the changes it brought, one line each: ``schema: description``."""
+    versions = site.versions
+    if versions is None:
+        print("this site has no API versions")
+        return
+    for version in versions.versions:
+        marks = [m for m, on in (("default", version == versions.fallback),
+                                  ("newest", version == versions.newest)) if on]
+        if version in versions.deprecated:
+            sunset = versions.deprecated[version]
+            marks.append(f"deprecated, sunset {sunset.isoformat()}" if sunset else "deprecated")
+        print(version + (f"  ({'; '.join(marks)})" if marks else ""))
+        for change in versions.changes:
+            if change.version == version:
+                print(f"  {change.schema.__name__}: {change.description}")
 
 
 SITE_HELP = "the site: a module importable from the working folder, and its Site (e.g. notes:site)"
@@ -60,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="resourcekit",
         description="Serve a resourcekit site with waitress, list its routes, or print its "
-        "OpenAPI document.",
+        "OpenAPI document or API versions.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -89,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     routes_cmd.add_argument("site", metavar="MODULE:ATTR", help=SITE_HELP)
     openapi_cmd = commands.add_parser("openapi", help="print the OpenAPI 3.1 document as JSON")
     openapi_cmd.add_argument("site", metavar="MODULE:ATTR", help=SITE_HELP)
+    openapi_cmd.add_argument(
+        "--api-version", metavar="DATE", help="the API version to describe (default: the one a "
+        "request naming none is answered in)",
+    )
+    versions_cmd = commands.add_parser("versions", help="list API versions and their changes")
+    versions_cmd.add_argument("site", metavar="MODULE:ATTR", help=SITE_HELP)
     return parser
 
 
@@ -104,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             announce=lambda line: print(f"{site.title}: {line}", flush=True),
         )
     elif args.command == "openapi":
-        print_openapi(site)
+        print_openapi(site, args.api_version)
+    elif args.command == "versions":
+        print_versions(site)
     else:
         print_routes(site)

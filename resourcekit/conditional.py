@@ -277,22 +277,33 @@ class Preconditions:
         etag = parse_etag(raw) if raw is not None else None
         return Validators.of(etag, modified)
 
-    def _every(self, validators: Validators | None) -> Validators:
-        """``validators`` with the tags of every representation: what a write is checked
-        against, whichever representation its client read."""
+    def _every(self, validators: Validators | None, version: str | None = None) -> Validators:
+        """``validators`` with the tags of every representation (at the client's API
+        ``version``): what a write is checked against, whichever one its client read."""
         if validators is None:
             return _NO_STATE
-        return Validators.of(validators.etag, validators.last_modified, self.all_suffixes)
+        suffixes = self.all_suffixes if version is None else _versioned(self.all_suffixes, version)
+        return Validators.of(validators.etag, validators.last_modified, suffixes)
 
-    def tag(self, validators: Validators | None, media_handler: Any) -> ETag | None:
-        """The tag of the representation ``media_handler`` renders."""
+    def tag(
+        self, validators: Validators | None, media_handler: Any, version: str | None = None
+    ) -> ETag | None:
+        """The tag of the representation ``media_handler`` renders, at the API ``version``
+        given (`resourcekit.exchange.Target.version_tag`), if any."""
         if validators is None or validators.etag is None:
             return None
         suffix = self.suffixes[media_handler]
+        if version is not None:
+            suffix = version if suffix is None else f"{suffix}-{version}"
         return validators.etag if suffix is None else variant(validators.etag, suffix)
 
     def before(
-        self, request: Request, endpoint: Endpoint, params: dict[str, Any], media_handler: Any
+        self,
+        request: Request,
+        endpoint: Endpoint,
+        params: dict[str, Any],
+        media_handler: Any,
+        version: str | None = None,
     ) -> tuple[Validators | None, int | None]:
         """Check what can be checked before the handler: the validators, and 304 or None.
 
@@ -307,11 +318,12 @@ class Preconditions:
             require_precondition(environ)
         validators = self.validators(request, endpoint, params) if endpoint.has_validators else None
         if method not in SAFE_METHODS:
-            if has_conditions(environ) and evaluate(method, environ, self._every(validators)):
+            every = self._every(validators, version)
+            if has_conditions(environ) and evaluate(method, environ, every):
                 raise precondition_failed()
             return validators, None
         if validators is not None and validators.etag is not None and has_conditions(environ):
-            selected = validators.selecting(self.tag(validators, media_handler))
+            selected = validators.selecting(self.tag(validators, media_handler, version))
             return validators, _not_modified(evaluate(method, environ, selected))
         return validators, None
 
@@ -326,6 +338,12 @@ class Preconditions:
     def not_modified(request: Request, validators: Validators) -> bool:
         """Whether a ``GET``/``HEAD`` is answered 304 now; a failed ``If-Match`` raises 412."""
         return _not_modified(evaluate(request.method, request.environ, validators)) is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _versioned(suffixes: tuple[str | None, ...], version: str) -> tuple[str, ...]:
+    """Each representation's suffix with an API version appended (`Preconditions.tag`)."""
+    return tuple(version if s is None else f"{s}-{version}" for s in suffixes)
 
 
 _NO_STATE = Validators()  # a resource without validators: no tags, assumed to exist

@@ -10,6 +10,7 @@ list of authenticators belongs would be iterated one character at a time.
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
@@ -45,6 +46,15 @@ def check_resource(resource: Resource, fields: Collection[str]) -> None:
     _check_items(f"{owner}.permissions", resource_class.permissions, callable, "callables")
     _check_items(f"{owner}.vary", resource_class.vary, _is_token, "header names")
     _check_items(f"{owner}.hooks", resource_class.hooks, _anything, "hooks")
+    _check_type(f"{owner}.since", resource_class.since, (str, type(None)))
+    for name in ("deprecated", "sunset"):
+        moment = getattr(resource_class, name)
+        aware = isinstance(moment, dt.datetime) and moment.utcoffset() is not None
+        if moment is not None and not aware:
+            raise ConfigurationError(f"{owner}.{name} must be an aware datetime or None, "
+                                     f"not {moment!r}")
+    if resource_class.sunset is not None and resource_class.deprecated is None:
+        raise ConfigurationError(f"{owner}.sunset needs {owner}.deprecated: when it was deprecated")
 
 
 def check_callable(what: str, function: Any, fields: Collection[str] = ()) -> None:

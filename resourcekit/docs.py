@@ -5,7 +5,10 @@
 - ``GET /openapi.json``: `resourcekit.openapi.document`, built on the first request and again
   whenever routes were added since, with a weak ``ETag`` so clients revalidate cheaply; under a
   mount point (``SCRIPT_NAME``) its ``servers`` names that path, unless the site set its own;
-- ``GET /docs``: Swagger UI, with ``Content-Security-Policy`` allowing this site only;
+  on a site with versions, ``?version=2026-11-23`` gives that version's document (``400`` for
+  an unknown one), and no ``version`` the one a request naming none is answered in;
+- ``GET /docs``: Swagger UI, with ``Content-Security-Policy`` allowing this site only; on a
+  site with versions, its top bar switches between the versions' documents;
 - ``GET /docs/assets/{name}``: Swagger UI's script, stylesheet and icons from the
   ``openapi-ui-bundles`` package (Swagger UI 5, which reads OpenAPI 3.1), plus the page's own
   start-up script, cached for a day.
@@ -43,6 +46,7 @@ _SWAGGER_UI = "swagger_ui/vendor"
 ASSETS: dict[str, str] = {
     "swagger-ui.css": "text/css; charset=utf-8",
     "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui-standalone-preset.js": "text/javascript; charset=utf-8",
     "favicon-32x32.png": "image/png",
     "favicon-16x16.png": "image/png",
     "docs.js": "text/javascript; charset=utf-8",
@@ -54,14 +58,25 @@ ASSET_CACHE = "public, max-age=86400"
 _START = """\
 window.addEventListener("load", function () {
   var root = document.getElementById("swagger-ui");
-  window.ui = SwaggerUIBundle({
-    url: root.getAttribute("data-openapi"),
+  var url = root.getAttribute("data-openapi");
+  var versions = JSON.parse(root.getAttribute("data-versions") || "[]");
+  var options = {
+    url: url,
     dom_id: "#swagger-ui",
     deepLinking: true,
     validatorUrl: null,
     presets: [SwaggerUIBundle.presets.apis],
     layout: "BaseLayout"
-  });
+  };
+  if (versions.length) {  // one document per API version, switched in the top bar
+    options.urls = versions.map(function (v) {
+      return {url: url + "?version=" + encodeURIComponent(v), name: "API version " + v};
+    });
+    options["urls.primaryName"] = "API version " + root.getAttribute("data-version");
+    options.presets.push(SwaggerUIStandalonePreset);
+    options.layout = "StandaloneLayout";
+  }
+  window.ui = SwaggerUIBundle(options);
 });
 """
 """The page's start-up script, served as an asset so the page needs no inline script."""
@@ -78,8 +93,8 @@ _PAGE = """\
 <link rel="icon" type="image/png" sizes="16x16" href="docs/assets/favicon-16x16.png">
 </head>
 <body>
-<div id="swagger-ui" data-openapi="openapi.json"></div>
-<script src="docs/assets/swagger-ui-bundle.js"></script>
+<div id="swagger-ui" data-openapi="openapi.json"{versions}></div>
+<script src="docs/assets/swagger-ui-bundle.js"></script>{preset}
 <script src="docs/assets/docs.js"></script>
 </body>
 </html>
@@ -116,7 +131,7 @@ class OpenAPIDocument(_Internal):
     def __init__(self, site: Site) -> None:
         self.site = site
         self._lock = threading.Lock()
-        self._cache: Memo[tuple[int, str], tuple[bytes, str]] = Memo(8)
+        self._cache: Memo[tuple[int, str, str | None], tuple[bytes, str]] = Memo(16)
 
     def etag(self, request: Request, **fields: Any) -> str:
         return self._built(request)[1]
@@ -126,13 +141,29 @@ class OpenAPIDocument(_Internal):
         return _response(body, "application/json", "no-cache", tag)
 
     def _built(self, request: Request) -> tuple[bytes, str]:
-        """Built once per set of routes (and mount point), then reused."""
-        key = (len(self.site.routes), request.script_name)
+        """Built once per set of routes, mount point and API version, then reused."""
+        version = self._version(request)
+        key = (len(self.site.routes), request.script_name, version)
         with self._lock:
             found = self._cache.get(key)
             if found is None:
-                found = self._cache.keep(key, _serialised(self.site, request.script_name))
+                built = _serialised(self.site, request.script_name, version)
+                found = self._cache.keep(key, built)
             return found
+
+    def _version(self, request: Request) -> str | None:
+        """``?version=``: one of the site's versions (400 otherwise), or None."""
+        version: str | None = request.query_params.get("version")
+        versions = self.site.versions
+        if version is None or versions is None:
+            return None
+        if version not in versions.versions:
+            raise errors.BadRequest(
+                f"{version[:64]!r} is not a version of this API; the versions are "
+                f"{', '.join(versions.versions)}",
+                versions=list(versions.versions),
+            )
+        return version
 
 
 class DocsPage(_Internal):
@@ -142,7 +173,15 @@ class DocsPage(_Internal):
         self.site = site
 
     def get(self, request: Request) -> webob.Response:
-        page = _PAGE.format(title=html.escape(self.site.title)).encode()
+        versions = self.site.versions
+        switch = preset = ""
+        if versions is not None:
+            switch = (f" data-versions='{html.escape(json.dumps(versions.versions))}'"
+                      f' data-version="{html.escape(versions.fallback)}"')
+            preset = '\n<script src="docs/assets/swagger-ui-standalone-preset.js"></script>'
+        page = _PAGE.format(
+            title=html.escape(self.site.title), versions=switch, preset=preset
+        ).encode()
         response = _response(page, "text/html; charset=utf-8", "no-cache")
         response.headers["Content-Security-Policy"] = _CSP
         return response
@@ -177,8 +216,8 @@ def _read_asset(name: str) -> bytes:
     return resources.files(_BUNDLE).joinpath(_SWAGGER_UI, name).read_bytes()
 
 
-def _serialised(site: Site, script_name: str) -> tuple[bytes, str]:
-    document: dict[str, Any] = site.openapi()
+def _serialised(site: Site, script_name: str, version: str | None) -> tuple[bytes, str]:
+    document: dict[str, Any] = site.openapi(version)
     if script_name and site.servers is None:  # the site's own servers are what it says
         document = {**document, "servers": [{"url": script_name}]}
     body = json.dumps(document, ensure_ascii=False).encode()

@@ -15,6 +15,7 @@ from .errors import ConfigurationError
 from .methods import HANDLER_METHODS
 from .resource import Authentication, Resource
 from .schemas import resolve
+from .versioning import RouteVersions, Versions, deprecation_headers
 
 if TYPE_CHECKING:
     from .auth import Authenticator, Permission
@@ -48,6 +49,10 @@ class Endpoint:
     hooks: tuple[Pair, ...]
     vary_headers: tuple[tuple[str, str], ...]
     """``Vary`` for each representation and its 304s: the request headers it depends on."""
+    versioning: RouteVersions | None = None
+    """What API versions change on this route (`resourcekit.versioning`); None: nothing."""
+    deprecation: tuple[tuple[str, str], ...] = ()
+    """``Deprecation``, ``Sunset`` and ``Link`` for a deprecated resource."""
 
     @cached_property
     def allow(self) -> str:
@@ -80,11 +85,13 @@ class Endpoint:
         rate_limit: RateLimit | None = None,
         idempotent: bool = False,
         fields: Collection[str] = (),
+        versions: Versions | None = None,
     ) -> Endpoint:
         """The plan for a resource class (instantiated without arguments) or a ready instance
         bound to a template with ``fields``; a wrong declaration is a `ConfigurationError`.
 
-        The keyword arguments are the site's defaults, for what the resource leaves as None.
+        The keyword arguments are the site's defaults, for what the resource leaves as None,
+        and its ``versions``.
         """
         if isinstance(resource, type) and issubclass(resource, Resource):
             resource = resource()
@@ -106,12 +113,18 @@ class Endpoint:
         if "GET" in handlers:
             handlers["HEAD"] = handlers["GET"]
         schema = resource_class.schema
+        input_schema = resolve(resource_class.input_schema or schema)
+        output_schema = resolve(resource_class.output_schema or schema)
+        versioning = _versioning(resource_class, versions, input_schema, output_schema)
+        vary = list(resource_class.vary)
+        if versioning is not None and versioning.vary:
+            vary.append(versioning.header)
         return cls(
             resource=resource,
             handlers=handlers,
             allowed=(*handlers, "OPTIONS"),
-            input_schema=resolve(resource_class.input_schema or schema),
-            output_schema=resolve(resource_class.output_schema or schema),
+            input_schema=input_schema,
+            output_schema=output_schema,
             query_schema=resolve(resource_class.query_schema),
             etag=_overridden(resource, "etag"),
             last_modified=_overridden(resource, "last_modified"),
@@ -124,8 +137,36 @@ class Endpoint:
             rate_limit=_own_or(resource_class.rate_limit, rate_limit),
             idempotent=_own_or(resource_class.idempotent, idempotent),
             hooks=hooks.resolve(resource_class.hooks),
-            vary_headers=(("Vary", ", ".join(resource_class.vary)),) if resource_class.vary else (),
+            vary_headers=(("Vary", ", ".join(vary)),) if vary else (),
+            versioning=versioning,
+            deprecation=_deprecation(resource_class, versions),
         )
+
+
+def _versioning(
+    resource_class: type[Resource],
+    versions: Versions | None,
+    input_schema: Schema | None,
+    output_schema: Schema | None,
+) -> RouteVersions | None:
+    owner = resource_class.__name__
+    if versions is None:
+        if resource_class.since is not None:
+            raise ConfigurationError(
+                f"{owner}.since is {resource_class.since!r}, but the site has no versions"
+                " (Site(versions=Versions(...)))"
+            )
+        return None
+    return versions.plan(owner, resource_class.since, input_schema, output_schema)
+
+
+def _deprecation(
+    resource_class: type[Resource], versions: Versions | None
+) -> tuple[tuple[str, str], ...]:
+    if resource_class.deprecated is None:
+        return ()
+    link = versions.deprecation_link if versions is not None else None
+    return deprecation_headers(resource_class.deprecated, resource_class.sunset, link)
 
 
 def _own_or(own: V | None, site: V) -> V:

@@ -42,10 +42,13 @@ class Exchange:
 
 
 class Target(NamedTuple):
-    """Where routing and negotiation sent a request: the handler, its URI fields, and the
-    media handler and type that represent its answer. A tuple: made on every request."""
+    """Where routing and negotiation sent a request: the handler, its URI fields, the
+    media handler and type that represent its answer, and what its strong tags get appended
+    for its API version (None at the newest, or where versions change nothing). A tuple: made
+    on every request."""
 
     endpoint: Endpoint
     handler: Callable[..., Any]
     params: dict[str, Any]
     choice: Choice
+    version_tag: str | None = None

@@ -50,6 +50,9 @@ class Request(webob.request.BaseRequest):
 
     Idempotency keys are scoped by it (`resourcekit.auth.identity_key`): make it a string or
     number, or an object with a stable ``identity_key`` attribute, ``id``, or ``__repr__``."""
+    version: str | None = None
+    """The API version the request is answered in (`resourcekit.versioning`), chosen before
+    anything else; None on a site without versions."""
     idempotency_key: str | None = None
     """For a ``POST``/``PATCH`` with an ``Idempotency-Key``: the key, scoped to the client and
     resource. Write it with the data, in the same transaction (a unique column), and a request
@@ -84,14 +87,21 @@ class Request(webob.request.BaseRequest):
     def validated(self) -> Any:
         """The body, parsed by its ``Content-Type`` and loaded through the input schema.
 
-        ``PATCH`` loads with ``partial=True``. Raises 400 (does not parse), 413 (too large), 415
-        (media type not understood) or 422 (rejected by the schema, with every field's messages).
+        ``PATCH`` loads with ``partial=True``. A body of an older API version is upgraded to
+        the newest before it is loaded (`resourcekit.versioning`). Raises 400 (does not parse),
+        413 (too large), 415 (media type not understood) or 422 (rejected by the schema, with
+        every field's messages).
         """
         if self._validated is _UNSET:
             endpoint = self.endpoint
             schema = endpoint.input_schema if endpoint else None
-            data = self._parse_body(schema)
-            self._validated = load_body(schema, data, partial=self.method == "PATCH")
+            partial = self.method == "PATCH"
+            versioning = endpoint.versioning if endpoint else None
+            if versioning is None:
+                self._validated = load_body(schema, self._parse_body(schema), partial=partial)
+            else:  # parsed as the client's version names its fields, then upgraded
+                data = self._parse_body(versioning.reader(self, schema))
+                self._validated = versioning.load(self, schema, data, partial)
         return self._validated
 
     @property

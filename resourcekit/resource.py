@@ -60,6 +60,15 @@ class Resource:
     """`resourcekit.Hook` objects run around this resource's handlers."""
     documented: ClassVar[bool] = True
     """False keeps the route out of the OpenAPI document."""
+    since: ClassVar[str | None] = None
+    """The API version the route appeared in (`resourcekit.versioning`): ``404`` for clients
+    of older versions, and left out of their OpenAPI documents."""
+    deprecated: ClassVar[dt.datetime | None] = None
+    """When the route was (or will be) deprecated, an aware datetime: its answers carry
+    ``Deprecation`` (RFC 9745), and ``Sunset`` if `sunset` is set."""
+    sunset: ClassVar[dt.datetime | None] = None
+    """When the route will stop answering (an aware datetime), sent as ``Sunset`` (RFC 8594)
+    with a `deprecated` route."""
 
     def etag(self, request: Request, **fields: Any) -> str | None:
         """The current entity tag of the resource, or None if it has no current state.

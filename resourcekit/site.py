@@ -2,8 +2,10 @@
 
 Every request takes one path through `Site.__call__`:
 
-1. trusted-proxy resolution, site hooks' ``before``;
-2. method known (501), route (404), method allowed (405, ``OPTIONS``, CORS preflight);
+1. trusted-proxy resolution, the API version (`resourcekit.versioning`: ``400`` for an
+   unknown one), ``Host``, site hooks' ``before``;
+2. method known (501), route (404, also before its ``since`` version), method allowed (405,
+   ``OPTIONS``, CORS preflight);
 3. declared body size (413), rate limit (429), authentication (401), permissions (403);
 4. representation acceptable (406): a safe handler may still answer with a ``webob.Response``
    of its own media type, so this comes after the checks that guard it;
@@ -35,7 +37,7 @@ import webob.exc
 
 from . import errors
 from .auth import authenticate, check_permissions, identity_key
-from .conditional import Preconditions, Validators, auto_etag, has_conditions
+from .conditional import Preconditions, Validators, auto_etag, has_conditions, variant
 from .cors import CORS, is_preflight
 from .declarations import check_authentication, check_rate_limit
 from .endpoint import Endpoint
@@ -59,6 +61,7 @@ from .request import LimitedInput, Request, too_large
 from .resource import Authentication, Resource
 from .results import Result
 from .routing import Converter, Route, RouteError, Router, parse_template
+from .versioning import Versions
 
 __all__ = ["Site"]
 
@@ -71,6 +74,7 @@ _SENT_WITH_EVERY_REPLY = (("X-Content-Type-Options", "nosniff"),)
 """A body is read as its ``Content-Type`` says, never sniffed (a JSON string as a script)."""
 _SET_WHEN_SENT = frozenset({"X-Content-Type-Options", "Content-Length", "Date"})
 _BODILESS = frozenset({204, 304})
+_PROBLEM_VARY = (("Vary", "Accept"),)
 ErrorAnswer = Union["errors.HTTPError", Reply, webob.Response]
 """What an error handler returns (`Site.add_error_handler`)."""
 StartResponse = Callable[..., Any]
@@ -91,7 +95,8 @@ class Site:
     ``hooks`` run around every request (see `resourcekit.hooks`). ``converters`` adds template
     converters (`resourcekit.routing.Converter`) to ``int``, ``str`` and the others.
     ``docs=True`` serves the OpenAPI document at ``/openapi.json`` and an interactive page at
-    ``/docs``; ``license``
+    ``/docs``; ``versions`` (`resourcekit.versioning.Versions`) the API's dated versions;
+    ``license``
     (an OpenAPI License Object, ``{"name": ..., "identifier": ...}``) and ``servers`` (Server
     Objects) go into that document as given.
     """
@@ -119,9 +124,15 @@ class Site:
         hooks: Sequence[Any] = (),
         converters: Iterable[Converter] = (),
         docs: bool = False,
+        versions: Versions | None = None,
     ) -> None:
         check_authentication("Site.authentication", authentication)
         check_rate_limit("Site.rate_limit", rate_limit)
+        if versions is not None and not isinstance(versions, Versions):
+            raise ConfigurationError(
+                f"Site.versions must be a resourcekit.versioning.Versions, not {versions!r}"
+            )
+        self.versions = versions
         self.title = title
         self.version = version
         self.description = description
@@ -187,6 +198,7 @@ class Site:
             rate_limit=self.rate_limit,
             idempotent=self.idempotent,
             fields=[s.name for s in parse_template(template, self.router.converters) if s.name],
+            versions=self.versions,
         )
         route = self.router.add(template, name, endpoint)
         self._by_name[name] = route
@@ -204,11 +216,15 @@ class Site:
             raise LookupError(f"no route for {target!r}")
         return route.build(fields)
 
-    def openapi(self) -> dict[str, Any]:
-        """The OpenAPI 3.1 document of this site's routes, schemas, media types and problems."""
+    def openapi(self, version: str | None = None) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of this site's routes, schemas, media types and problems.
+
+        On a site with versions, the document of one ``version``: by default the one a request
+        naming none is answered in (`resourcekit.versioning.Versions.fallback`).
+        """
         from .openapi import document  # only sites that describe themselves import apispec
 
-        return document(self)
+        return document(self, version)
 
     # -- serving ------------------------------------------------------------------------------
 
@@ -246,6 +262,8 @@ class Site:
         """The reply, errors included, with the ``after`` hooks run around it."""
         request = exchange.request
         try:
+            if self.versions is not None:  # before anything depends on it
+                exchange.headers += self.versions.choose(request)
             check_host(request.environ, self.allowed_hosts)  # before anything builds a link
             if self.hooks:
                 _run_befores(exchange, self.hooks)
@@ -271,6 +289,11 @@ class Site:
         route, params = match
         request.route, request.path_params = route, params
         endpoint = route.target
+        versioning = endpoint.versioning
+        if versioning is not None and versioning.hidden:
+            versioning.admit(request)  # 404 before the route existed
+        if endpoint.deprecation:
+            exchange.headers += endpoint.deprecation
         handler = endpoint.handlers.get(method)
         if handler is None:
             if method == "OPTIONS":
@@ -285,7 +308,8 @@ class Site:
         choice = self.negotiator.select(environ.get("HTTP_ACCEPT"))
         if choice is None:
             return self._unacceptable(exchange, endpoint, handler, params)
-        target = Target(endpoint, handler, params, choice)
+        version_tag = versioning.tags.get(request.version) if versioning is not None else None
+        target = Target(endpoint, handler, params, choice, version_tag)
         # preconditions have work only with validators to load, or a write to require or check
         conditional = endpoint.has_validators or (
             method not in SAFE_METHODS
@@ -300,7 +324,7 @@ class Site:
         if conditional:
             validators, stop = self._preconditions(request, target)
             if stop is not None:
-                etag = self.preconditions.tag(validators, choice[0])
+                etag = self.preconditions.tag(validators, choice[0], version_tag)
                 return _not_modified(endpoint, validators, etag, endpoint.vary_headers)
         return self._run(exchange, target, validators)
 
@@ -308,7 +332,9 @@ class Site:
         self, request: Request, target: Target
     ) -> tuple[Validators | None, int | None]:
         """The validators, and 304 or None; a failed precondition raises 412 or 428."""
-        return self.preconditions.before(request, target.endpoint, target.params, target.choice[0])
+        return self.preconditions.before(
+            request, target.endpoint, target.params, target.choice[0], target.version_tag
+        )
 
     def _run(self, exchange: Exchange, target: Target, validators: Validators | None) -> Reply:
         """The resource's ``before`` hooks, the handler, its result represented and finished."""
@@ -435,7 +461,8 @@ class Site:
         if method in ("PUT", "PATCH") and endpoint.has_validators:
             request.forget_memo()  # the handler changed the state: load it afresh
             fresh = self.preconditions.validators(request, endpoint, target.params)
-            reply.headers += fresh.headers(self.preconditions.tag(fresh, media_handler))
+            etag = self.preconditions.tag(fresh, media_handler, target.version_tag)
+            reply.headers += fresh.headers(etag)
         elif reply.status == 201:
             reply.headers += self._created_validators(request, reply, media_handler)
         if method != "DELETE" and _prefers_minimal(request.environ):
@@ -461,8 +488,10 @@ class Site:
         if match is None or not match[0].target.has_validators:
             return []
         request.forget_memo()  # what the handler loaded is the collection's, not the item's
-        created = self.preconditions.validators(request, match[0].target, match[1])
-        return created.headers(self.preconditions.tag(created, media_handler))
+        endpoint = match[0].target
+        created = self.preconditions.validators(request, endpoint, match[1])
+        etag = self.preconditions.tag(created, media_handler, _version_tag(endpoint, request))
+        return created.headers(etag)
 
     def _cacheable(
         self, request: Request, target: Target, validators: Validators | None, reply: Reply
@@ -471,9 +500,11 @@ class Site:
         body's own tag now matches ``If-None-Match``."""
         endpoint = target.endpoint
         if reply.status == 200:
-            etag = self.preconditions.tag(validators, target.choice[0])
+            etag = self.preconditions.tag(validators, target.choice[0], target.version_tag)
             if etag is None:
                 etag = auto_etag(reply.body)
+                if target.version_tag is not None:  # distinct whatever the bytes
+                    etag = variant(etag, target.version_tag)
                 if has_conditions(request.environ):  # checked only now: the tag is the body's
                     validators = self.preconditions.for_body(validators, etag)
                     if self.preconditions.not_modified(request, validators):
@@ -502,6 +533,9 @@ class Site:
         endpoint = target.endpoint
         schema = endpoint.output_schema
         data = schema.dump(obj, many=many) if schema is not None else obj
+        versioning = endpoint.versioning
+        if versioning is not None and request.version in versioning.downgrades:
+            data = versioning.downgrade(request, data, many)  # dumped as the newest, sent older
         handler, content_type = target.choice
         body = handler.represent(request, data, schema, many)
         return Reply(status, [
@@ -593,11 +627,13 @@ class Site:
             request.environ.get("HTTP_ACCEPT")
         )
         body = handler.render_problem(error.to_problem())
+        extra = error.headers
+        vary = () if any(k == "Vary" for k, _ in extra) else _PROBLEM_VARY  # the error's own
         return Reply(error.status, [
             ("Content-Type", content_type),
-            ("Vary", "Accept"),
+            *vary,
             *handler.response_headers,
-            *error.headers,
+            *extra,
         ], body)
 
 
@@ -609,6 +645,12 @@ def _run_befores(exchange: Exchange, pairs: tuple[Pair, ...]) -> None:
             before(request)
         if after is not None:
             exchange.afters.append(after)
+
+
+def _version_tag(endpoint: Endpoint, request: Request) -> str | None:
+    """What the strong tags of ``endpoint`` get appended at the request's API version."""
+    versioning = endpoint.versioning
+    return None if versioning is None else versioning.tags.get(request.version)
 
 
 def _not_modified(

@@ -60,12 +60,15 @@ class _Control:
     default: Any = None
 
 
-def write_forms(endpoint: Endpoint, data: Any, parent: str) -> str:
+def write_forms(
+    endpoint: Endpoint, data: Any, parent: str, input_schema: Schema | None = None
+) -> str:
     """A form per unsafe method the resource allows; none for the methods it lacks.
 
-    ``parent`` is where the page goes after a ``DELETE``.
+    ``parent`` is where the page goes after a ``DELETE``; ``input_schema`` replaces the
+    endpoint's (as an API version names its fields).
     """
-    controls = _controls(endpoint.input_schema)
+    controls = _controls(input_schema or endpoint.input_schema)
     current = data if isinstance(data, dict) else {}
     forms = [
         _form(method, endpoint, controls, current if method != "POST" else None, parent)

@@ -96,7 +96,11 @@ class HTMLHandler(MediaHandler):
         body = _content(plain, many, _formats(request), links)
         if endpoint is not None and request.method in SAFE_METHODS:
             body += query_form(endpoint.query_schema, request)
-            body += write_forms(endpoint, plain, parent)
+            versions = request.site.versions
+            writes = endpoint.input_schema
+            if versions is not None and writes is not None:  # the fields as the client names them
+                writes = versions.schema_at(writes, request.version)
+            body += write_forms(endpoint, plain, parent, writes)
         title = f"{_last_segment(request) or site_title} · {site_title}"
         return _page(title, crumbs + _allow(endpoint) + _links(links), body, plain)
 

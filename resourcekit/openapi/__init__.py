@@ -40,6 +40,9 @@ decided as follows:
   since tools give a referenced component's ``xml.name`` precedence over the property name. The
   site writes ``null`` as an empty element with ``xsi:nil="true"``, which OpenAPI's ``xml`` object
   cannot say: the description of each schema with a nullable member says it.
+- **Versions** (`versions`): a site with `resourcekit.versioning.Versions` has one document
+  per version (``site.openapi(version=...)``; by default the version a request naming none
+  gets): the routes that exist in it, the field names it uses, every change's description.
 - **Servers and license**: ``servers`` is the site's (``Site.servers``), else ``[{"url": "/"}]``,
   the host the document was fetched from; ``info.license`` only where the site names one
   (``Site.license``).
@@ -65,6 +68,7 @@ from .content import Media
 from .parameters import Parameters, path_parameters, query_description
 from .responses import successes
 from .summaries import default_summary, summary, tag
+from .versions import VersionView, chosen
 
 if TYPE_CHECKING:
     from ..endpoint import Endpoint
@@ -76,16 +80,20 @@ __all__ = ["document"]
 OPENAPI_VERSION = "3.1.0"
 
 
-def document(site: Site) -> dict[str, Any]:
-    """The OpenAPI 3.1.0 document of ``site``, as a JSON-ready dict."""
-    return _Builder(site).build()
+def document(site: Site, version: str | None = None) -> dict[str, Any]:
+    """The OpenAPI 3.1.0 document of ``site`` (at API ``version``), as a JSON-ready dict;
+    ``ValueError`` for a version the site does not have."""
+    return _Builder(site, chosen(site.versions, version)).build()
 
 
 class _Builder:
     """Builds one document; holds the spec and what every operation shares."""
 
-    def __init__(self, site: Site) -> None:
+    def __init__(self, site: Site, version: str | None) -> None:
         info: dict[str, Any] = {"description": site.description} if site.description else {}
+        view = VersionView(site.versions, version) if site.versions and version else None
+        if view is not None:
+            info.update(view.info(site.description))
         if site.license:
             info["license"] = site.license
         self.plugin = MarshmallowPlugin(schema_name_resolver=schemas.schema_name)
@@ -100,14 +108,22 @@ class _Builder:
         self.plugin.map_to_openapi_type(fields.Url, "string", "uri")  # type: ignore[no-untyped-call]
         converter = self.plugin.converter
         assert converter is not None  # made when the spec initialised the plugin
-        self.routes = [r for r in site.routes if r.target.resource.documented]
-        self.media = Media.of(site, converter)
-        self.parameters = Parameters(converter, site.idempotency.header)
+        self.routes = [
+            r for r in site.routes
+            if r.target.resource.documented and (view is None or view.has(r))
+        ]
+        self.media = Media.of(site, converter, view.schema if view else None)
+        header = (site.versions.header, view.header()) if site.versions and view else None
+        self.parameters = Parameters(converter, site.idempotency.header, header)
+        self.every: dict[str, Any] = view.response_headers() if view else {}
+        """Headers every response carries: those of the document's API version."""
         self.schemes = security.schemes(r.target for r in self.routes)
 
     def build(self) -> dict[str, Any]:
         rate_limited = any(r.target.rate_limit is not None for r in self.routes)
-        problems.components(self.spec, self.media, rate_limited=rate_limited)
+        problems.components(
+            self.spec, self.media, rate_limited=rate_limited, every=self.every
+        )
         self.parameters.components(self.spec)
         for route in self.routes:
             resource = route.target.resource
@@ -142,6 +158,8 @@ class _Builder:
         }
         if method == "HEAD":
             operation["summary"] = f"Headers only: {operation['summary']}"
+        if endpoint.deprecation:  # Resource.deprecated
+            operation["deprecated"] = True
         rule = query_description(endpoint.query_schema) if method in SAFE_METHODS else None
         if rule:
             described = operation.get("description")
@@ -151,9 +169,11 @@ class _Builder:
             operation["parameters"] = parameters
         if method in BODY_METHODS:
             operation["requestBody"] = self.media.request_body(endpoint, method)
-        operation["responses"] = {
-            **successes(self.media, route, method), **problems.names(route, method)
-        }
+        found = successes(self.media, route, method)
+        if self.every:
+            for response in found.values():
+                response["headers"] = {**response.get("headers", {}), **self.every}
+        operation["responses"] = {**found, **problems.names(route, method)}
         if self.schemes:  # then an operation without a requirement is open to anyone: say so
             operation["security"] = security.requirements(endpoint.authenticators.get(method, ()))
         return operation

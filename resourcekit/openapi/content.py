@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,9 +28,16 @@ class Media:
     responses: list[str]
     requests: list[str]
     problems: list[str]
+    view: Callable[[Schema], Schema] | None = None
+    """A schema as one API version names its fields (`resourcekit.openapi.versions`)."""
 
     @classmethod
-    def of(cls, site: Site, converter: OpenAPIConverter) -> Media:
+    def of(
+        cls,
+        site: Site,
+        converter: OpenAPIConverter,
+        view: Callable[[Schema], Schema] | None = None,
+    ) -> Media:
         handlers = site.negotiator.handlers
         problems = [h.problem_type for h in handlers if h.problem_type]
         return cls(
@@ -38,6 +45,7 @@ class Media:
             responses=list(site.negotiator.offers),
             requests=list(site.negotiator.accepted),
             problems=list(dict.fromkeys(problems)) or [handlers[0].media_types[0]],
+            view=view,
         )
 
     def content(
@@ -54,7 +62,7 @@ class Media:
 
     def output(self, endpoint: Endpoint, shapes: frozenset[Shape]) -> dict[str, Any]:
         """The response body: one object, an array of them, or ``oneOf`` both."""
-        schema = endpoint.output_schema
+        schema = self._seen(endpoint.output_schema)
         if schema is None:
             return self.content({}, self.responses)
         one = self.ref(schema)
@@ -65,12 +73,17 @@ class Media:
 
     def request_body(self, endpoint: Endpoint, method: str) -> dict[str, Any]:
         """The body the input schema loads (``partial`` for ``PATCH``), in every type read."""
-        schema = endpoint.input_schema
+        schema = self._seen(endpoint.input_schema)
         if schema is None:
             return {"required": False, "content": {t: {} for t in self.requests}}
         ref = self.ref(partial(schema) if method == "PATCH" else schema)
         body = {"required": True, "content": self.content(ref, self.requests)}
         return {**body, "description": "Only the fields to change."} if method == "PATCH" else body
+
+
+    def _seen(self, schema: Schema | None) -> Schema | None:
+        """``schema`` as the document's API version names its fields."""
+        return self.view(schema) if self.view is not None and schema is not None else schema
 
 
 def _structured(media_type: str) -> bool:

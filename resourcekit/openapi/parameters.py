@@ -54,13 +54,22 @@ _IDEMPOTENCY_KEY = {
 class Parameters:
     """The parameters of each operation; request headers are components named by header."""
 
-    def __init__(self, converter: OpenAPIConverter, idempotency_header: str) -> None:
+    def __init__(
+        self,
+        converter: OpenAPIConverter,
+        idempotency_header: str,
+        version_header: tuple[str, dict[str, Any]] | None = None,
+    ) -> None:
         self.converter = converter
         self.idempotency_header = idempotency_header
+        self.version_header = version_header
+        """The API version header's name and parameter, on a site with versions."""
 
     def components(self, spec: APISpec) -> None:
         """Register the request headers, written only where an operation names them."""
         headers = {**_REQUEST_HEADERS, self.idempotency_header: _IDEMPOTENCY_KEY}
+        if self.version_header is not None:
+            headers[self.version_header[0]] = self.version_header[1]
         for name, header in headers.items():
             spec.components.parameter(name, "header", header, lazy=True)
 
@@ -97,6 +106,8 @@ class Parameters:
             names.append(self.idempotency_header)
         if method in BODY_METHODS:
             names.append("Prefer")
+        if self.version_header is not None:
+            names.append(self.version_header[0])
         return names
 
 

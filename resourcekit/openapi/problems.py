@@ -78,14 +78,17 @@ PROBLEMS: dict[int, Problem] = {
 operation is not."""
 
 
-def components(spec: APISpec, media: Media, *, rate_limited: bool) -> None:
-    """The ``Problem`` schema and one response per status, written only where referenced."""
+def components(
+    spec: APISpec, media: Media, *, rate_limited: bool, every: dict[str, Any] | None = None
+) -> None:
+    """The ``Problem`` schema and one response per status, written only where referenced;
+    ``every`` adds headers every response carries (``API-Version``)."""
     spec.components.schema("Problem", problem_schema())
     ref = {"$ref": "#/components/schemas/Problem"}
     for status, problem in PROBLEMS.items():
         content = media.content(ref, media.problems, example=problem.example(status))
         response: dict[str, Any] = {"description": problem.description, "content": content}
-        headers = _headers(status, rate_limited=rate_limited)
+        headers = {**_headers(status, rate_limited=rate_limited), **(every or {})}
         if headers:
             response["headers"] = headers
         spec.components.response(problem.name, response, lazy=True)

@@ -71,6 +71,7 @@ def problem_schema() -> dict[str, Any]:
             "instance": {"type": "string", "format": "uri-reference"},
             "available": _strings("`406`: the media types the resource has."),
             "accepted": _strings("`415`: the media types the site reads."),
+            "versions": _strings("`400`: the API versions the site has."),
             "error": {"type": "string", "description": "`401`: the RFC 6750 error code.",
                       "enum": ["invalid_request", "invalid_token"]},
             "errors": {
