@@ -50,6 +50,9 @@ class Request(webob.request.BaseRequest):
 
     Idempotency keys are scoped by it (`resourcekit.auth.identity_key`): make it a string or
     number, or an object with a stable ``identity_key`` attribute, ``id``, or ``__repr__``."""
+    session: Any = None
+    """The request's database session, where a resource over a database opened one (an
+    SQLAlchemy ``Session`` under `resourcekit.sql`, committed with the handler's writes)."""
     idempotency_key: str | None = None
     """For a ``POST``/``PATCH`` with an ``Idempotency-Key``: the key, scoped to the client and
     resource. Write it with the data, in the same transaction (a unique column), and a request

@@ -61,6 +61,11 @@ class Resource:
     documented: ClassVar[bool] = True
     """False keeps the route out of the OpenAPI document."""
 
+    def bind(self, fields: Sequence[str]) -> None:
+        """Called once for each route the resource is registered at, with the template's field
+        names, before the site reads its declarations: prepare what depends on the route here,
+        and raise `resourcekit.ConfigurationError` for a declaration that cannot work there."""
+
     def etag(self, request: Request, **fields: Any) -> str | None:
         """The current entity tag of the resource, or None if it has no current state.
 

@@ -1,0 +1,126 @@
+"""What a resource's declarations say of its model, worked out once per class: the columns,
+the primary key, the version and modification columns, and the schema's fields for each."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import decimal
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from marshmallow import Schema, fields
+from marshmallow.utils import missing
+from sqlalchemy.orm import ColumnProperty, InstrumentedAttribute, Mapper, RelationshipProperty
+
+from ..errors import ConfigurationError
+
+__all__ = ["Model", "field_for"]
+
+_TYPES: dict[type, type[fields.Field[Any]]] = {
+    bool: fields.Boolean,
+    int: fields.Integer,
+    float: fields.Float,
+    decimal.Decimal: fields.Decimal,
+    str: fields.String,
+    dt.datetime: fields.DateTime,
+    dt.date: fields.Date,
+    dt.time: fields.Time,
+    uuid.UUID: fields.UUID,
+}
+
+
+class Model:
+    """A mapped class as a resource over it sees it: attributes by name, the primary key."""
+
+    def __init__(
+        self,
+        owner: str,
+        model: type,
+        schema: Schema,
+        version_column: str | None,
+        modified_column: str | None,
+    ) -> None:
+        try:
+            mapper: Mapper[Any] = sa.inspect(model)
+        except sa.exc.NoInspectionAvailable:
+            raise ConfigurationError(
+                f"{owner}.model must be a mapped class, not {model!r}"
+            ) from None
+        self.owner = owner
+        self.cls = model
+        self.mapper = mapper
+        self.schema = schema
+        self.columns: dict[str, InstrumentedAttribute[Any]] = {
+            prop.key: getattr(model, prop.key)
+            for prop in mapper.attrs
+            if isinstance(prop, ColumnProperty)
+        }
+        self.relationships: dict[str, RelationshipProperty[Any]] = {
+            prop.key: prop for prop in mapper.attrs if isinstance(prop, RelationshipProperty)
+        }
+        self.primary_key = tuple(
+            getattr(model, mapper.get_property_by_column(c).key) for c in mapper.primary_key
+        )
+        self.version = self.columns.get(version_column) if version_column else None
+        self.modified = self.columns.get(modified_column) if modified_column else None
+        self.writable = tuple(
+            field.attribute or name for name, field in schema.load_fields.items()
+        )
+        unknown = [name for name in self.writable if name not in self.columns]
+        if unknown:
+            raise ConfigurationError(
+                f"{owner}.schema loads {unknown}, which are not columns of {model.__name__}"
+            )
+
+    def column(self, name: str, what: str) -> InstrumentedAttribute[Any]:
+        """The column attribute ``name``; a `ConfigurationError` naming ``what`` otherwise."""
+        try:
+            return self.columns[name]
+        except KeyError:
+            raise ConfigurationError(
+                f"{self.owner}.{what} names {name!r}, which is not a column of"
+                f" {self.cls.__name__} (its columns: {', '.join(self.columns)})"
+            ) from None
+
+    def field(self, name: str) -> fields.Field[Any]:
+        """A loading field for column ``name``: the schema's (its validators, its format),
+        else one made from the column's Python type."""
+        by_attribute: Mapping[str, fields.Field[Any]] = {
+            field.attribute or key: field for key, field in self.schema.fields.items()
+        }
+        found = by_attribute.get(name)
+        if found is not None:
+            return _loading(found)
+        return field_for(self.columns[name])
+
+    def key(self, row: Any) -> tuple[Any, ...]:
+        """The primary key values of ``row``."""
+        return tuple(getattr(row, column.key) for column in self.primary_key)
+
+
+def field_for(column: InstrumentedAttribute[Any]) -> fields.Field[Any]:
+    """A marshmallow field for a column without one in the schema, by its Python type."""
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:
+        python_type = str
+    kind = next((f for t, f in _TYPES.items() if issubclass(python_type, t)), fields.String)
+    if kind is fields.DateTime and getattr(column.type, "timezone", False):
+        return fields.AwareDateTime()
+    return kind()
+
+
+def _loading(field: fields.Field[Any]) -> fields.Field[Any]:
+    """A copy of a schema field that loads an optional value under its own name."""
+    found = copy.deepcopy(field)
+    found.required = False
+    found.dump_only = False
+    found.load_only = False
+    found.data_key = None
+    found.attribute = None
+    found.load_default = missing
+    found.allow_none = False
+    return found
