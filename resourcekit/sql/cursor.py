@@ -18,6 +18,7 @@ from typing import Any
 from marshmallow import ValidationError, fields
 
 from .. import errors
+from .model import utc
 
 __all__ = ["Cursor", "CursorCodec"]
 
@@ -56,7 +57,7 @@ class CursorCodec:
             if not isinstance(after, bool) or len(values) != len(self.keys):
                 raise ValueError(text)
             pairs = zip(self.keys, values, strict=True)
-            return Cursor(after, tuple(key.deserialize(value) for key, value in pairs))
+            return Cursor(after, tuple(utc(key.deserialize(value)) for key, value in pairs))
         except (ValueError, TypeError, binascii.Error, ValidationError, UnicodeDecodeError):
             raise errors.BadRequest(
                 "the cursor is not one this collection made",

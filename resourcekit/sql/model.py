@@ -17,7 +17,7 @@ from sqlalchemy.orm import ColumnProperty, InstrumentedAttribute, Mapper, Relati
 
 from ..errors import ConfigurationError
 
-__all__ = ["Model", "field_for"]
+__all__ = ["Model", "field_for", "utc"]
 
 _TYPES: dict[type, type[fields.Field[Any]]] = {
     bool: fields.Boolean,
@@ -99,6 +99,14 @@ class Model:
     def key(self, row: Any) -> tuple[Any, ...]:
         """The primary key values of ``row``."""
         return tuple(getattr(row, column.key) for column in self.primary_key)
+
+
+def utc(value: Any) -> Any:
+    """An aware datetime in UTC, anything else as it is: SQLite keeps a datetime's wall time
+    without its offset, so every value bound for a query or a row is in UTC first."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.UTC)
+    return value
 
 
 def field_for(column: InstrumentedAttribute[Any]) -> fields.Field[Any]:

@@ -21,7 +21,7 @@ from marshmallow import Schema, fields, validate
 from .. import errors
 from ..errors import ConfigurationError
 from .cursor import Cursor, CursorCodec
-from .model import Model
+from .model import Model, utc
 
 __all__ = ["RANGES", "Names", "Query", "QueryLanguage"]
 
@@ -162,13 +162,13 @@ class QueryLanguage:
             )
         where = []
         for name, column in self.filters.items():
-            values = loaded.get(name)
+            values = [utc(value) for value in loaded.get(name, ())]
             if values:
                 where.append(column == values[0] if len(values) == 1 else column.in_(values))
             for op, method in RANGES.items():
                 bound = loaded.get(f"{name}__{op}")
                 if bound is not None:
-                    where.append(getattr(column, method)(bound))
+                    where.append(getattr(column, method)(utc(bound)))
         sort = loaded.get("sort")
         order = self._order(sort) + self.tiebreak if sort else self.default_order
         if "cursor" in loaded and "offset" in loaded:

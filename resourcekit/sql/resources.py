@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from marshmallow import Schema, fields
+from marshmallow.utils import missing
 from sqlalchemy.orm import Session, selectinload
 
 from .. import errors
@@ -29,7 +30,7 @@ from ..results import Created
 from ..schemas import SchemaLike, resolve
 from .cursor import Cursor
 from .database import Database
-from .model import Model
+from .model import Model, utc
 from .query import Query, QueryLanguage
 
 __all__ = ["Collection", "Item", "Table"]
@@ -53,6 +54,9 @@ class Table(Resource):
     compares it in the ``UPDATE``/``DELETE`` itself. Ignored when the model has no such column."""
     modified_column: ClassVar[str | None] = "updated_at"
     """The aware datetime column that is ``Last-Modified``, set on every write."""
+    field_columns: ClassVar[Mapping[str, str]] = {}
+    """The columns of URI fields not named as their column: ``{"station_id": "id"}`` for a
+    station at ``/stations/{station_id}`` (a router wants one name at one position)."""
 
     _model: ClassVar[Model | None] = None
 
@@ -82,8 +86,12 @@ class Table(Resource):
             )
         model = self.plan
         for name in fields:
-            model.column(name, f"template field {{{name}}}")
+            model.column(self.column_of(name), f"template field {{{name}}}")
         self.database.aware(model.cls)
+
+    def column_of(self, field: str) -> str:
+        """The column a URI field selects by."""
+        return self.field_columns.get(field, field)
 
     @property
     def plan(self) -> Model:
@@ -98,8 +106,8 @@ class Table(Resource):
         return sa.select(self.plan.cls)
 
     def _selected(self, request: Request, fields: Mapping[str, Any]) -> sa.Select[Any]:
-        columns = self.plan.columns
-        return self.select(request).where(*(columns[k] == v for k, v in fields.items()))
+        columns, column_of = self.plan.columns, self.column_of
+        return self.select(request).where(*(columns[column_of(k)] == v for k, v in fields.items()))
 
     def _session(self, request: Request) -> Session:
         assert self.database is not None
@@ -108,6 +116,7 @@ class Table(Resource):
     def _stamped(self, values: dict[str, Any], *, created: bool = False) -> dict[str, Any]:
         """``values`` with the version and modification time a write gives its row."""
         model = self.plan
+        values = {name: utc(value) for name, value in values.items()}
         if model.version is not None:
             values[model.version.key] = 1 if created else model.version + 1
         if model.modified is not None:
@@ -164,7 +173,7 @@ class Collection(Table):
     def bind(self, fields: Sequence[str]) -> None:
         super().bind(fields)
         self._parents = dict(getattr(self, "_parents", {}))
-        self._parents[tuple(fields)] = tuple(_parent_checks(self.plan, fields))
+        self._parents[tuple(fields)] = tuple(_parent_checks(self.plan, fields, self.column_of))
         self._items: dict[tuple[str, ...], Any] = {}
 
     @property
@@ -224,7 +233,7 @@ class Collection(Table):
         names = [
             language.attributes[m] for m in language.members if m in members
         ] + [m for m in query.expand if m in members]
-        return [{name: getattr(row, name) for name in names} for row in rows]
+        return [{name: getattr(row, name, missing) for name in names} for row in rows]
 
     def post(self, request: Request, **fields: Any) -> Created:
         """Create a row; ``Location`` names it. With ``Idempotency-Key``, a retry gets the
@@ -236,7 +245,8 @@ class Collection(Table):
             earlier = self._created_for(request, session, key)
             if earlier is not None:
                 return self._created(request, earlier, fields)
-        row = self.plan.cls(**self._stamped({**request.validated, **fields}, created=True))
+        given = {self.column_of(name): value for name, value in fields.items()}
+        row = self.plan.cls(**self._stamped({**request.validated, **given}, created=True))
         session.add(row)
         session.flush()
         if key is not None:
@@ -284,7 +294,9 @@ class Collection(Table):
             route = self._items[fields] = _item_route(request, self.plan.cls, fields)
         if route is False:
             return None
-        return request.url_for(route.name, **{f: getattr(row, f) for f in route.fields})
+        item: Item = route.target.resource
+        values = {f: getattr(row, item.column_of(f)) for f in route.fields}
+        return request.url_for(route.name, **values)
 
     def _check_parents(self, session: Session, fields: Mapping[str, Any]) -> None:
         for name, statement in self._parents.get(tuple(fields), ()):
@@ -303,11 +315,13 @@ def _item_route(request: Request, model: type, fields: tuple[str, ...]) -> Any:
     return False
 
 
-def _parent_checks(model: Model, fields: Sequence[str]) -> list[tuple[str, Any]]:
+def _parent_checks(
+    model: Model, fields: Sequence[str], column_of: Callable[[str], str]
+) -> list[tuple[str, Any]]:
     """For each field whose column is a foreign key: the statement finding its parent row."""
     checks = []
     for name in fields:
-        for column in model.columns[name].property.columns:
+        for column in model.columns[column_of(name)].property.columns:
             for key in getattr(column, "foreign_keys", ()):
                 target = key.column
                 statement = sa.select(sa.literal(1)).select_from(target.table).where(
@@ -387,7 +401,8 @@ class Item(Table):
 
     def _update(self, request: Request, fields: Mapping[str, Any], values: dict[str, Any]) -> Any:
         row = self._row(request, fields)
-        values = {k: v for k, v in values.items() if k not in fields}
+        fixed = {self.column_of(name) for name in fields}
+        values = {k: v for k, v in values.items() if k not in fixed}
         if not values:  # nothing to change: no new version either
             return row
         statement = (
