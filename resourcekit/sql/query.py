@@ -27,6 +27,7 @@ __all__ = ["RANGES", "Names", "Query", "QueryLanguage"]
 
 RANGES = {"gt": "__gt__", "gte": "__ge__", "lt": "__lt__", "lte": "__le__"}
 """The range operators of a filter (``name[gte]=``) and the comparison each is."""
+_WORDS = {"gt": "above", "gte": "at least", "lt": "below", "lte": "at most"}
 
 
 class Names(fields.List):  # type: ignore[type-arg]
@@ -90,6 +91,11 @@ class QueryLanguage:
             field.data_key or name: field.attribute or name
             for name, field in model.schema.dump_fields.items()
         }
+        self.field_names = {
+            field.data_key or name: name for name, field in model.schema.dump_fields.items()
+        }
+        self.attributes.update({name: name for name in self.expandable})
+        self.field_names.update({name: name for name in self.expandable})
         pk = tuple((column.key, False) for column in model.primary_key)
         self.tiebreak = pk
         order = default_sort.split(",") if isinstance(default_sort, str) else default_sort
@@ -118,7 +124,7 @@ class QueryLanguage:
             choices = [f"{sign}{name}" for name in self.sortable for sign in ("", "-")]
             declared["sort"] = Names(
                 fields.String(validate=validate.OneOf(choices)),
-                metadata={"description": "Columns to order by, `-` for descending."},
+                metadata={"description": "Columns to order by, comma-separated, `-` for descending."},
             )
         declared["fields"] = Names(
             fields.String(validate=validate.OneOf([*self.members, *self.expandable])),
@@ -137,6 +143,7 @@ class QueryLanguage:
                 for op in RANGES:
                     bound = self.model.field(name)
                     bound.data_key = f"{name}[{op}]"
+                    bound.metadata = {"description": f"`{name}` {_WORDS[op]} this."}
                     declared[f"{name}__{op}"] = bound
         return Schema.from_dict(declared, name=f"{owner}Query")()
 

@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from marshmallow import Schema, fields
 from marshmallow.utils import missing
 from sqlalchemy.orm import Session, selectinload
 
@@ -32,6 +31,7 @@ from .cursor import Cursor
 from .database import Database
 from .model import Model, utc
 from .query import Query, QueryLanguage
+from .representation import Sparse, listed_schema
 
 __all__ = ["Collection", "Item", "Table"]
 
@@ -156,8 +156,9 @@ class Collection(Table):
         super().__init_subclass__(**kwargs)
         if cls._model is None:
             return
-        if cls.expand and "output_schema" not in cls.__dict__:
-            cls.output_schema = _expanded(cls._model, cls.expand)
+        listed = listed_schema(cls._model, cls.expand)
+        if listed is not None and "output_schema" not in cls.__dict__:
+            cls.output_schema = listed
         cls._language = QueryLanguage(
             cls._model,
             filters=cls.filters,
@@ -229,11 +230,15 @@ class Collection(Table):
         language = self.language
         if query.fields is None and not language.expandable:
             return rows
-        members = query.fields or frozenset(language.members) | frozenset(query.expand)
-        names = [
-            language.attributes[m] for m in language.members if m in members
-        ] + [m for m in query.expand if m in members]
-        return [{name: getattr(row, name, missing) for name in names} for row in rows]
+        chosen = query.fields or frozenset(language.members)
+        members = [m for m in language.members if m in chosen]
+        members += [m for m in query.expand if query.fields is None or m in chosen]
+        names = frozenset(language.field_names[m] for m in members)
+        attributes = [language.attributes[m] for m in members]
+        return [
+            Sparse({name: getattr(row, name, missing) for name in attributes}, names)
+            for row in rows
+        ]
 
     def post(self, request: Request, **fields: Any) -> Created:
         """Create a row; ``Location`` names it. With ``Idempotency-Key``, a retry gets the
@@ -329,19 +334,6 @@ def _parent_checks(
                 )
                 checks.append((name, statement))
     return checks
-
-
-def _expanded(model: Model, expand: Mapping[str, SchemaLike]) -> type[Schema]:
-    """The schema with a nested member for each expandable relationship."""
-    nested = {
-        name: fields.Nested(
-            resolve(related), dump_only=True, many=bool(model.relationships[name].uselist)
-        )
-        for name, related in expand.items()
-        if name in model.relationships
-    }
-    base = type(model.schema)
-    return type(f"{base.__name__.removesuffix('Schema')}ExpandedSchema", (base,), nested)
 
 
 class Item(Table):
