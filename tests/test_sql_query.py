@@ -84,7 +84,8 @@ def test_sort_with_ties_broken_by_the_primary_key(client: Client, db: Database) 
     assert _names(client.get("/stations?sort=-elevation_m,-name")) == [
         "Echo", "Bravo", "Delta", "Charlie", "Alpha"
     ]
-    assert _names(client.get("/stations?sort=-name")) == ["Echo", "Delta", "Charlie", "Bravo", "Alpha"]
+    backwards = ["Echo", "Delta", "Charlie", "Bravo", "Alpha"]
+    assert _names(client.get("/stations?sort=-name")) == backwards
 
 
 def test_default_sort_newest_first(client: Client, db: Database) -> None:

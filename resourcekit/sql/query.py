@@ -124,7 +124,7 @@ class QueryLanguage:
             choices = [f"{sign}{name}" for name in self.sortable for sign in ("", "-")]
             declared["sort"] = Names(
                 fields.String(validate=validate.OneOf(choices)),
-                metadata={"description": "Columns to order by, comma-separated, `-` for descending."},
+                metadata={"description": "Columns to order by (comma-separated), `-` descending."},
             )
         declared["fields"] = Names(
             fields.String(validate=validate.OneOf([*self.members, *self.expandable])),
