@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Mapper, Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..request import Request
@@ -151,8 +151,9 @@ class Database:
         if not self.sqlite or model in self._aware:
             return
         self._aware.add(model)
+        mapper: Mapper[Any] = sa.inspect(model)
         names = [
-            attr.key for attr in sa.inspect(model).column_attrs
+            attr.key for attr in mapper.column_attrs
             if any(isinstance(c.type, sa.DateTime) and c.type.timezone for c in attr.columns)
         ]
         if names:

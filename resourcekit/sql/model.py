@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from marshmallow import Schema, fields
-from marshmallow.utils import missing
+from marshmallow import Schema, fields, missing
 from sqlalchemy.orm import ColumnProperty, InstrumentedAttribute, Mapper, RelationshipProperty
 
 from ..errors import ConfigurationError

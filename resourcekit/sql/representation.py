@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import Schema, fields
-from marshmallow.utils import missing
+from marshmallow import Schema, fields, missing
 
 from ..memo import Memo
 from ..schemas import SchemaLike, resolve
@@ -57,7 +56,7 @@ def listed_schema(model: Model, expand: Mapping[str, SchemaLike]) -> type[Schema
         return None
     nested = {
         name: fields.Nested(
-            resolve(related), dump_only=True, many=bool(model.relationships[name].uselist)
+            _schema(related), dump_only=True, many=bool(model.relationships[name].uselist)
         )
         for name, related in expand.items()
         if name in model.relationships
@@ -65,3 +64,10 @@ def listed_schema(model: Model, expand: Mapping[str, SchemaLike]) -> type[Schema
     base = type(schema)
     name = base.__name__.removesuffix("Schema") + ("Expanded" if expand else "Listed")
     return type(f"{name}Schema", (Listed, base), nested)
+
+
+def _schema(related: SchemaLike) -> Schema:
+    schema = resolve(related)
+    if schema is None:
+        raise TypeError("expand maps each relationship to a marshmallow Schema")
+    return schema

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from marshmallow.utils import missing
+from marshmallow import missing
 from sqlalchemy.orm import Session, selectinload
 
 from .. import errors
@@ -204,13 +204,15 @@ class Collection(Table):
             offset = query.offset or 0
             total = None if more else offset + len(rows)
             return Page(items, limit=query.limit, offset=offset, total=total)
-        return Page(items, limit=query.limit, **self._cursors(rows, query, more, backwards))
+        after, before = self._cursors(rows, query, more, backwards)
+        return Page(items, limit=query.limit, next_cursor=after, prev_cursor=before)
 
     def _cursors(
         self, rows: list[Any], query: Query, more: bool, backwards: bool
-    ) -> dict[str, str | None]:
+    ) -> tuple[str | None, str | None]:
+        """The cursors of the next and the previous page, where there may be one."""
         if not rows:
-            return {"next_cursor": None, "prev_cursor": None}
+            return None, None
         codec = self.language.codec(query.order)
         names = [name for name, _ in query.order]
 
@@ -219,10 +221,10 @@ class Collection(Table):
 
         has_next = more if not backwards else True
         has_prev = query.cursor is not None if not backwards else more
-        return {
-            "next_cursor": at(rows[-1], True) if has_next else None,
-            "prev_cursor": at(rows[0], False) if has_prev else None,
-        }
+        return (
+            at(rows[-1], True) if has_next else None,
+            at(rows[0], False) if has_prev else None,
+        )
 
     def _represent(self, rows: list[Any], query: Query) -> list[Any]:
         """The rows as the output schema dumps them: as they are, or with only the members
@@ -329,9 +331,8 @@ def _parent_checks(
         for column in model.columns[column_of(name)].property.columns:
             for key in getattr(column, "foreign_keys", ()):
                 target = key.column
-                statement = sa.select(sa.literal(1)).select_from(target.table).where(
-                    target == sa.bindparam("value")
-                )
+                found: sa.Select[Any] = sa.select(sa.literal(1)).select_from(target.table)
+                statement = found.where(target == sa.bindparam("value"))
                 checks.append((name, statement))
     return checks
 
@@ -397,7 +398,7 @@ class Item(Table):
         values = {k: v for k, v in values.items() if k not in fixed}
         if not values:  # nothing to change: no new version either
             return row
-        statement = (
+        statement: sa.Executable = (
             sa.update(self.plan.cls)
             .where(*self._identity(request, row))
             .values(self._stamped(values))
