@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,7 +15,7 @@ import sqlalchemy as sa
 from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from resourcekit import Site
+from resourcekit import Hook, Site
 from resourcekit.sql import Collection, Database, Item
 from resourcekit.testing import Client
 
@@ -142,3 +144,39 @@ def station(client: Client, **changes: Any) -> dict[str, Any]:
 def count(db: Database, table: str) -> int:
     with db.engine.connect() as connection:
         return int(connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+class Pause(Hook):
+    """Holds each write between the site's precondition check and the handler, so that two
+    racing writers have both passed the check before either writes."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def before(self, request: Any) -> None:
+        if request.method != "GET":
+            time.sleep(self.seconds)
+
+
+def racing_site(db: Database, pause: float = 0.3) -> Site:
+    """`make_site` whose station writes wait ``pause`` seconds after their preconditions."""
+
+    class SlowStation(StationItem):
+        hooks = (Pause(pause),)
+
+    site = Site(title="Stations")
+    site.add("/stations", Stations(db))
+    site.add("/stations/{station_id:int}", SlowStation(db))
+    return site
+
+
+def serve(url: str, port: int) -> None:
+    """Serve `racing_site` on ``url`` with waitress: ``python tests/sqlapp.py URL PORT``."""
+    import waitress
+
+    waitress.serve(racing_site(Database(url, Base.metadata)), host="127.0.0.1", port=port,
+                   threads=4, _quiet=True)
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], int(sys.argv[2]))
