@@ -253,3 +253,24 @@ def test_create_all_is_idempotent(db: Database) -> None:
     db.create_all()
     assert sa.inspect(db.engine).has_table("resourcekit_idempotency")
     assert set(Base.metadata.tables) <= set(sa.inspect(db.engine).get_table_names())
+
+
+def test_a_key_committed_by_a_concurrent_run_is_answered_with_its_row(db: Database) -> None:
+    key = {"Idempotency-Key": "order-2"}
+    first = Client(make_site(db, idempotent=True)).post("/stations", json=STATION, headers=key)
+    late = make_site(db, idempotent=True)
+    stations = next(r.target.resource for r in late.routes if r.template == "/stations")
+    looked_up = stations._created_for
+    calls: list[object] = []
+
+    def lookup(*args: Any) -> Any:  # the first lookup ran before the other run committed
+        calls.append(args)
+        return None if len(calls) == 1 else looked_up(*args)
+
+    stations._created_for = lookup
+    again = Client(late).post("/stations", json=STATION, headers=key)
+    assert again.status_code == 201, again.text
+    assert again.json["id"] == first.json["id"] and len(calls) == 2
+    assert count(db, "stations") == 1
+    assert db.forget_keys(dt.timedelta(0)) == 1
+    assert count(db, "resourcekit_idempotency") == 0

@@ -88,6 +88,15 @@ class Database:
             return False
         return True
 
+    def forget_keys(self, older_than: dt.timedelta) -> int:
+        """Delete the ``Idempotency-Key`` records older than ``older_than`` (run it now and
+        then, e.g. with the site's ``Idempotency.ttl``); how many went."""
+        cutoff = dt.datetime.now(dt.UTC) - older_than
+        table = self.idempotency
+        with self.engine.begin() as connection:
+            done = connection.execute(sa.delete(table).where(table.c.created_at < cutoff))
+        return int(done.rowcount)
+
     def dispose(self) -> None:
         """Close the pool's connections (at shutdown, or in a child process after fork)."""
         self.engine.dispose()
@@ -143,8 +152,10 @@ class Database:
         try:
             with translated():
                 yield session
-        finally:
-            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()  # not rollback(), which would expire what the block loaded
 
     def aware(self, model: type) -> None:
         """Make SQLite's naive ``DateTime(timezone=True)`` values of ``model`` aware (UTC)."""

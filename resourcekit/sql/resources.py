@@ -254,10 +254,19 @@ class Collection(Table):
                 return self._created(request, earlier, fields)
         given = {self.column_of(name): value for name, value in fields.items()}
         row = self.plan.cls(**self._stamped({**request.validated, **given}, created=True))
+        if key is not None:
+            try:
+                self._claim(request, session, key)
+            except sa.exc.IntegrityError:  # a run with the same key committed meanwhile
+                session.rollback()
+                earlier = self._created_for(request, session, key)
+                if earlier is None:
+                    raise
+                return self._created(request, earlier, fields)
         session.add(row)
         session.flush()
         if key is not None:
-            self._remember(request, session, key, row)
+            self._remember(session, key, row)
         return self._created(request, row, fields)
 
     def _created(self, request: Request, row: Any, fields: Mapping[str, Any]) -> Created:
@@ -282,16 +291,23 @@ class Collection(Table):
             raise errors.Gone("the row this request created has since been deleted")
         return row
 
-    def _remember(self, request: Request, session: Session, key: str, row: Any) -> None:
-        """Store ``key`` with the new row, in its transaction."""
+    def _claim(self, request: Request, session: Session, key: str) -> None:
+        """Write ``key`` first, in the row's transaction: a concurrent run with the same key
+        waits for this one, then fails on the key rather than on the row's own constraints."""
         assert self.database is not None
-        table = self.database.idempotency
-        session.execute(sa.insert(table).values(
+        session.execute(sa.insert(self.database.idempotency).values(
             key=key,
             fingerprint=request.site.idempotency.fingerprint(request),
-            row=json.dumps(self.plan.key(row), default=str),
+            row="",
             created_at=dt.datetime.now(dt.UTC),
         ))
+
+    def _remember(self, session: Session, key: str, row: Any) -> None:
+        """Name the new row in the key's record."""
+        assert self.database is not None
+        table = self.database.idempotency
+        primary_key = json.dumps(self.plan.key(row), default=str)
+        session.execute(sa.update(table).where(table.c.key == key).values(row=primary_key))
 
     def _location(self, request: Request, row: Any, fields: tuple[str, ...]) -> str | None:
         """The URL of the new row: the site's `Item` route of the same model whose fields
