@@ -66,13 +66,15 @@ class Model:
         self.version = self.columns.get(version_column) if version_column else None
         self.modified = self.columns.get(modified_column) if modified_column else None
         self.writable = tuple(
-            field.attribute or name for name, field in schema.load_fields.items()
+            attribute
+            for name, field in schema.load_fields.items()
+            if (attribute := field.attribute or name) in self.columns
         )
-        unknown = [name for name in self.writable if name not in self.columns]
-        if unknown:
-            raise ConfigurationError(
-                f"{owner}.schema loads {unknown}, which are not columns of {model.__name__}"
-            )
+        """The columns the schema loads; other members it loads are validated, not stored."""
+
+    def stored(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The members of a loaded body that are columns."""
+        return {name: data[name] for name in self.writable if name in data}
 
     def column(self, name: str, what: str) -> InstrumentedAttribute[Any]:
         """The column attribute ``name``; a `ConfigurationError` naming ``what`` otherwise."""

@@ -253,7 +253,8 @@ class Collection(Table):
             if earlier is not None:
                 return self._created(request, earlier, fields)
         given = {self.column_of(name): value for name, value in fields.items()}
-        row = self.plan.cls(**self._stamped({**request.validated, **given}, created=True))
+        values = {**self.plan.stored(request.validated), **given}
+        row = self.plan.cls(**self._stamped(values, created=True))
         if key is not None:
             try:
                 self._claim(request, session, key)
@@ -399,7 +400,7 @@ class Item(Table):
 
     def patch(self, request: Request, **fields: Any) -> Any:
         """Change the given members, leave the others (RFC 7396 merge patch; null clears)."""
-        return self._update(request, fields, dict(request.validated))
+        return self._update(request, fields, self.plan.stored(request.validated))
 
     def delete(self, request: Request, **fields: Any) -> None:
         """Delete the row."""
