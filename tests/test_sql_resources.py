@@ -274,3 +274,11 @@ def test_a_key_committed_by_a_concurrent_run_is_answered_with_its_row(db: Databa
     assert count(db, "stations") == 1
     assert db.forget_keys(dt.timedelta(0)) == 1
     assert count(db, "resourcekit_idempotency") == 0
+
+
+def test_sqlite_files_are_in_wal_mode_with_foreign_keys(db: Database) -> None:
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    with db.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
