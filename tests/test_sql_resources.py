@@ -25,7 +25,7 @@ from sqlapp import (
     station,
 )
 
-from resourcekit import ConfigurationError, Site
+from resourcekit import ConfigurationError, Resource, Site
 from resourcekit.sql import Database
 from resourcekit.testing import Client
 
@@ -282,3 +282,21 @@ def test_sqlite_files_are_in_wal_mode_with_foreign_keys(db: Database) -> None:
     with db.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_a_plain_resource_writes_in_the_request_transaction(db: Database) -> None:
+    class Import(Resource):
+        @db.transactional
+        def post(self, request: Any) -> None:
+            for name in request.json_body["names"]:
+                request.session.add(Station(name=name, latitude=0, country="AT",
+                                            updated_at=dt.datetime.now(dt.UTC)))
+                request.session.flush()
+
+    site = Site()
+    site.add("/import", Import)
+    client = Client(site)
+    assert client.post("/import", json={"names": ["a", "b"]}).status_code == 204
+    refused = client.post("/import", json={"names": ["c", "a"]})  # "a" is taken: 409, no "c"
+    assert refused.status_code == 409
+    assert count(db, "stations") == 2
