@@ -124,7 +124,8 @@ class Database:
             with translated():
                 try:
                     yield session
-                    session.commit()
+                    if session.in_transaction():
+                        session.commit()
                 except BaseException:
                     session.rollback()
                     raise
@@ -155,7 +156,8 @@ class Database:
         except BaseException:
             session.rollback()
             raise
-        session.commit()  # not rollback(), which would expire what the block loaded
+        if session.in_transaction():
+            session.commit()  # not rollback(), which would expire what the block loaded
 
     def aware(self, model: type) -> None:
         """Make SQLite's naive ``DateTime(timezone=True)`` values of ``model`` aware (UTC)."""

@@ -359,11 +359,25 @@ class Item(Table):
     ``application/merge-patch+json``), ``DELETE`` (``204``). With a version column, its value
     is the ``ETag`` and a conditional write is a compare-and-set in the statement itself."""
 
+    def bind(self, fields: Sequence[str]) -> None:
+        super().bind(fields)
+        self._lookups = dict(getattr(self, "_lookups", {}))
+        if type(self).select is Table.select:  # the same statement for every request: built once
+            columns = self.plan.columns
+            self._lookups[tuple(fields)] = sa.select(self.plan.cls).where(
+                *(columns[self.column_of(name)] == sa.bindparam(name) for name in fields)
+            ).limit(1)
+
     def _row(self, request: Request, fields: Mapping[str, Any]) -> Any:
         """The row the URI names, loaded once per request; 404 if it is not visible."""
 
         def load() -> Any:
-            row = self._session(request).scalars(self._selected(request, fields).limit(1)).first()
+            session = self._session(request)
+            lookup = self._lookups.get(tuple(fields))
+            if lookup is not None:
+                row = session.scalars(lookup, fields).first()
+            else:
+                row = session.scalars(self._selected(request, fields).limit(1)).first()
             if row is None:
                 raise errors.NotFound(f"no {type(self).__name__} at this address")
             return row
