@@ -191,8 +191,8 @@ def test_bad_input_of_every_parameter_is_a_400_naming_it(
     response = client.get(f"/stations?{query}")
     assert response.status_code == 400, response.text
     assert response.headers["Content-Type"] == "application/problem+json"
-    named = query.split("&")[-1].split("=")[0].split("[")[0]
-    assert any(key.startswith(named) for key in response.json["errors"]), response.json
+    named = query.split("&")[-1].split("=")[0]
+    assert named in response.json["errors"], response.json
     assert count(db, "stations") == before
 
 

@@ -11,6 +11,7 @@ and the columns each parameter acts on.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from marshmallow import Schema, fields, validate
 
 from .. import errors
 from ..errors import ConfigurationError
+from ..request import Request
 from .cursor import Cursor, CursorCodec
 from .model import Model, utc
 
@@ -27,6 +29,7 @@ __all__ = ["RANGES", "Names", "Query", "QueryLanguage"]
 
 RANGES = {"gt": "__gt__", "gte": "__ge__", "lt": "__lt__", "lte": "__le__"}
 """The range operators of a filter (``name[gte]=``) and the comparison each is."""
+_REPEAT = re.compile(r"\.\d+$")
 _WORDS = {"gt": "above", "gte": "at least", "lt": "below", "lte": "at most"}
 
 
@@ -157,9 +160,9 @@ class QueryLanguage:
         keys = {key for key, _ in self.tiebreak}
         return tuple(pair for pair in order if pair[0] not in keys)
 
-    def read(self, query_params: Any, loaded: dict[str, Any]) -> Query:
-        """The query of a request: ``query_params`` its raw parameters (to refuse unknown
-        ones), ``loaded`` what the schema made of them."""
+    def load(self, request: Request) -> Query:
+        """The query of a request; 400 naming each parameter that is unknown or rejected."""
+        query_params = request.query_params
         unknown = sorted(set(query_params) - self.parameters)
         if unknown:
             raise errors.BadRequest(
@@ -167,6 +170,13 @@ class QueryLanguage:
                 + ", ".join(sorted(self.parameters)),
                 errors={name: ["Unknown parameter."] for name in unknown},
             )
+        try:
+            loaded = request.query
+        except errors.BadRequest as error:  # "country.1" is the second country: "country"
+            messages: dict[str, list[str]] = {}
+            for key, found in error.extra.get("errors", {}).items():
+                messages.setdefault(_REPEAT.sub("", key), []).extend(found)
+            raise errors.BadRequest(error.detail, errors=messages) from None
         where = []
         for name, column in self.filters.items():
             values = [utc(value) for value in loaded.get(name, ())]

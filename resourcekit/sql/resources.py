@@ -186,7 +186,7 @@ class Collection(Table):
         """List the rows: ``limit`` and ``cursor`` (or ``offset``) page them; ``Link`` names
         the ``next`` and ``prev`` pages."""
         language = self.language
-        query = language.read(request.query_params, request.query)
+        query = language.load(request)
         session = self._session(request)
         self._check_parents(session, fields)
         statement = self._selected(request, fields).where(*query.where)
