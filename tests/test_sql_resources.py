@@ -179,6 +179,10 @@ def test_select_scopes_every_method(db: Database) -> None:
     assert client.patch(path, json={"name": "mine"}, headers=ours).status_code == 404
     assert client.delete(path, headers=ours).status_code == 404
     assert client.get(path, headers={"X-Owner": "b"}).json["name"] == "theirs"
+    mine = f"/stations/{listed[0]['id']}"  # writes to a visible row check it in the statement
+    assert client.patch(mine, json={"name": "still ours"}, headers=ours).status_code == 200
+    assert client.delete(mine, headers=ours).status_code == 204
+    assert count(db, "stations") == 1
 
 
 def test_constraint_violations_are_problems_without_sql(client: Client, db: Database) -> None:

@@ -443,11 +443,15 @@ class Item(Table):
         return updated
 
     def _identity(self, request: Request, row: Any) -> list[Any]:
-        """The row by primary key and, for a conditional request, at the version the site
-        checked the precondition against: the compare-and-set."""
+        """The row by primary key, still among the rows ``select`` lets the request see (where
+        it is overridden), and for a conditional request at the version the site checked the
+        precondition against: the compare-and-set."""
         model = self.plan
         pairs = zip(model.primary_key, model.key(row), strict=True)
         where = [column == value for column, value in pairs]
+        if type(self).select is not Table.select:
+            visible = self.select(request).with_only_columns(*model.primary_key)
+            where.append(sa.tuple_(*model.primary_key).in_(visible))
         if model.version is not None and request.conditional:
             where.append(model.version == getattr(row, model.version.key))
         return where
