@@ -229,6 +229,8 @@ def test_idempotency_key_creates_once_even_after_a_crash(db: Database) -> None:
     again = restarted.post("/stations", json=STATION, headers=key)
     assert again.status_code == 201
     assert again.json == first.json and again.headers["Location"] == first.headers["Location"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
     assert count(db, "stations") == 1
     other = Client(make_site(db, idempotent=True)).post(
         "/stations", json={**STATION, "name": "else"}, headers=key

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from .. import errors
 from ..errors import ConfigurationError
+from ..idempotency import REPLAYED_HEADER
 from ..methods import HANDLER_METHODS
 from ..pagination import Page
 from ..request import Request
@@ -251,7 +252,7 @@ class Collection(Table):
         if key is not None:
             earlier = self._created_for(request, session, key)
             if earlier is not None:
-                return self._created(request, earlier, fields)
+                return self._created(request, earlier, fields, replayed=True)
         given = {self.column_of(name): value for name, value in fields.items()}
         values = {**self.plan.stored(request.validated), **given}
         row = self.plan.cls(**self._stamped(values, created=True))
@@ -263,16 +264,20 @@ class Collection(Table):
                 earlier = self._created_for(request, session, key)
                 if earlier is None:
                     raise
-                return self._created(request, earlier, fields)
+                return self._created(request, earlier, fields, replayed=True)
         session.add(row)
         session.flush()
         if key is not None:
             self._remember(session, key, row)
         return self._created(request, row, fields)
 
-    def _created(self, request: Request, row: Any, fields: Mapping[str, Any]) -> Created:
+    def _created(
+        self, request: Request, row: Any, fields: Mapping[str, Any], *, replayed: bool = False
+    ) -> Created:
+        """201 for ``row``; a replay (an earlier run's row) says so, as the site's replays do."""
         item = self._represent([row], _WHOLE)[0]
-        return Created(item, location=self._location(request, row, tuple(fields)))
+        location = self._location(request, row, tuple(fields))
+        return Created(item, location=location, headers=[REPLAYED_HEADER] if replayed else None)
 
     def _created_for(self, request: Request, session: Session, key: str) -> Any:
         """The row an earlier run with ``key`` created, or None; 422 for another request."""
