@@ -90,6 +90,7 @@ class Observations(Collection):
     filters = ("observed_at", "temperature_c")
     sort = ("observed_at", "temperature_c")
     default_sort = "-observed_at"
+    aliases = {"since": "observed_at[gte]", "until": "observed_at[lte]"}
     expand = {"station": StationSchema}
 
 

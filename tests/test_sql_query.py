@@ -95,6 +95,17 @@ def test_default_sort_newest_first(client: Client, db: Database) -> None:
     assert times == sorted(times, reverse=True) and len(times) == 3
 
 
+def test_aliases_name_other_parameters(client: Client, db: Database) -> None:
+    made = station(client)["id"]
+    _observations(db, made, range(5))
+    path = f"/stations/{made}/observations"
+    window = client.get(f"{path}?since=2024-05-01T01:00:00Z&until=2024-05-01T05:00:00%2B02:00")
+    assert [o["observed_at"][11:13] for o in window.json] == ["03", "02", "01"]
+    assert client.get(f"{path}?since=yesterday").json["errors"] == {
+        "since": ["Not a valid datetime."]
+    }
+
+
 def test_sparse_fieldsets_in_json_and_xml(client: Client, db: Database) -> None:
     _stations(db, ROWS[:2])
     assert client.get("/stations?fields=id,name").json == [

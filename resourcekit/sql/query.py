@@ -11,6 +11,7 @@ and the columns each parameter acts on.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ class QueryLanguage:
         expand: Mapping[str, Any],
         default_limit: int,
         max_limit: int,
+        aliases: Mapping[str, str] = {},
     ) -> None:
         owner = model.owner
         if not 1 <= default_limit <= max_limit:
@@ -104,12 +106,16 @@ class QueryLanguage:
         order = default_sort.split(",") if isinstance(default_sort, str) else default_sort
         self.default_order = self._order(list(order or ()), what="default_sort") + pk
         self.codecs: dict[tuple[tuple[str, bool], ...], CursorCodec] = {}
-        self.schema = self._schema(owner, default_limit, max_limit)
+        self.aliases: dict[str, str] = {}
+        """Each alias's key in the loaded query, and the key of the parameter it stands for."""
+        self.schema = self._schema(owner, default_limit, max_limit, aliases)
         self.parameters = frozenset(
             field.data_key or name for name, field in self.schema.fields.items()
         )
 
-    def _schema(self, owner: str, default_limit: int, max_limit: int) -> Schema:
+    def _schema(
+        self, owner: str, default_limit: int, max_limit: int, aliases: Mapping[str, str]
+    ) -> Schema:
         declared: dict[str, fields.Field[Any]] = {
             "limit": fields.Integer(
                 load_default=default_limit, validate=validate.Range(1, max_limit),
@@ -148,6 +154,18 @@ class QueryLanguage:
                     bound.data_key = f"{name}[{op}]"
                     bound.metadata = {"description": f"`{name}` {_WORDS[op]} this."}
                     declared[f"{name}__{op}"] = bound
+        by_parameter = {field.data_key or key: key for key, field in declared.items()}
+        for alias, parameter in aliases.items():
+            if parameter not in by_parameter or alias in by_parameter:
+                raise ConfigurationError(
+                    f"{owner}.aliases: {alias!r} must be a new name for one of the parameters"
+                    f" {', '.join(by_parameter)}, not for {parameter!r}"
+                )
+            field = copy.deepcopy(declared[by_parameter[parameter]])
+            field.data_key = alias
+            field.metadata = {"description": f"The same as `{parameter}`."}
+            declared[f"alias__{alias}"] = field
+            self.aliases[f"alias__{alias}"] = by_parameter[parameter]
         return Schema.from_dict(declared, name=f"{owner}Query")()
 
     def _order(self, names: list[str], what: str = "sort") -> tuple[tuple[str, bool], ...]:
@@ -177,6 +195,10 @@ class QueryLanguage:
             for key, found in error.extra.get("errors", {}).items():
                 messages.setdefault(_REPEAT.sub("", key), []).extend(found)
             raise errors.BadRequest(error.detail, errors=messages) from None
+        for alias, key in self.aliases.items():
+            if alias in loaded:
+                given = loaded.pop(alias)
+                loaded[key] = [*loaded.get(key, ()), *given] if isinstance(given, list) else given
         where = []
         for name, column in self.filters.items():
             values = [utc(value) for value in loaded.get(name, ())]

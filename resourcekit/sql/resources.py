@@ -148,6 +148,8 @@ class Collection(Table):
     """The order without ``sort`` (``"-created_at"``); the primary key breaks ties."""
     expand: ClassVar[Mapping[str, SchemaLike]] = {}
     """Relationships a client may include (``expand=station``), with the schema of each."""
+    aliases: ClassVar[Mapping[str, str]] = {}
+    """Other names for parameters: ``{"since": "observed_at[gte]"}``."""
     default_limit: ClassVar[int] = 20
     max_limit: ClassVar[int] = 100
 
@@ -168,6 +170,7 @@ class Collection(Table):
             expand=cls.expand,
             default_limit=cls.default_limit,
             max_limit=cls.max_limit,
+            aliases=cls.aliases,
         )
         if "query_schema" not in cls.__dict__:
             cls.query_schema = cls._language.schema
