@@ -186,7 +186,8 @@ def test_a_cursor_leads_back_with_prev(client: Client, db: Database) -> None:
 
 
 BAD = [
-    "limit=0", "limit=101", "limit=x", "offset=-1", "offset=x", "cursor=nonsense",
+    "limit=0", "limit=101", "limit=x", "offset=-1", "offset=x", "offset=" + "9" * 30,
+    "cursor=nonsense",
     "sort=latitude", "sort=-nope", "fields=secret", "elevation_m=high",
     "elevation_m[gte]=x", "elevation_m[lt]=", "name=" + "x" * 101, "bogus=1", "expand=station",
     "limit=2&cursor=abc&offset=1",

@@ -1,8 +1,9 @@
 """Database errors as problems: what the client can fix is a 4xx, a busy database a 503.
 
-A unique violation is ``409`` naming the field where the driver tells which column it was, a
-NOT NULL or CHECK violation ``422``; a pool that stays exhausted past its timeout, or a
-database that is locked or unreachable, ``503`` with ``Retry-After``. The problem never holds
+A unique violation is ``409`` naming the field where the driver tells which column it was; a
+NOT NULL or CHECK violation is ``422``, as is a value the column's type cannot hold; a pool
+that stays exhausted past its timeout, or a database that is locked or unreachable, ``503``
+with ``Retry-After``. The problem never holds
 SQL or the driver's message: those stay in the server's log.
 """
 
@@ -39,6 +40,8 @@ def translated() -> Iterator[None]:
         yield
     except exc.IntegrityError as error:
         raise _integrity(error) from None
+    except (exc.DataError, OverflowError):  # SQLite's driver raises OverflowError itself
+        raise errors.UnprocessableContent("a value does not fit its column") from None
     except exc.TimeoutError:
         logger.warning("no database connection became free within the pool timeout")
         raise _unavailable("every database connection is busy; retry shortly") from None

@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from marshmallow import Schema, fields, missing
+from marshmallow import Schema, fields, missing, validate
 from sqlalchemy.orm import ColumnProperty, InstrumentedAttribute, Mapper, RelationshipProperty
 
 from ..errors import ConfigurationError
+from ..routing import MAX_INT
 
 __all__ = ["Model", "field_for", "utc"]
 
@@ -119,7 +120,7 @@ def field_for(column: InstrumentedAttribute[Any]) -> fields.Field[Any]:
     kind = next((f for t, f in _TYPES.items() if issubclass(python_type, t)), fields.String)
     if kind is fields.DateTime and getattr(column.type, "timezone", False):
         return fields.AwareDateTime()
-    return kind()
+    return _bounded(kind())
 
 
 def _loading(field: fields.Field[Any]) -> fields.Field[Any]:
@@ -132,4 +133,11 @@ def _loading(field: fields.Field[Any]) -> fields.Field[Any]:
     found.attribute = None
     found.load_default = missing
     found.allow_none = False
-    return found
+    return _bounded(found)
+
+
+def _bounded(field: fields.Field[Any]) -> fields.Field[Any]:
+    """An integer field refusing what no database integer column holds (a 400, not a 500)."""
+    if isinstance(field, fields.Integer):
+        field.validators = [*field.validators, validate.Range(-MAX_INT - 1, MAX_INT)]
+    return field

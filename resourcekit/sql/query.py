@@ -23,6 +23,7 @@ from marshmallow import Schema, fields, validate
 from .. import errors
 from ..errors import ConfigurationError
 from ..request import Request
+from ..routing import MAX_INT
 from .cursor import Cursor, CursorCodec
 from .model import Model, utc
 
@@ -122,7 +123,7 @@ class QueryLanguage:
                 metadata={"description": f"Page size, 1 to {max_limit}."},
             ),
             "offset": fields.Integer(
-                validate=validate.Range(min=0),
+                validate=validate.Range(0, MAX_INT),
                 metadata={"description": "Rows to skip: paging by offset, not by cursor."},
             ),
             "cursor": fields.String(
