@@ -20,6 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Mapper, Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ..methods import SAFE_METHODS
 from ..request import Request
 from .errors import translated
 
@@ -121,7 +122,7 @@ class Database:
             return
         session.info[_IN_HANDLER] = True
         try:
-            with translated():
+            with translated(reading=request.method in SAFE_METHODS):
                 try:
                     yield session
                     if session.in_transaction():
@@ -151,7 +152,7 @@ class Database:
             yield session
             return
         try:
-            with translated():
+            with translated(reading=request.method in SAFE_METHODS):
                 yield session
         except BaseException:
             session.rollback()

@@ -34,14 +34,19 @@ _POSTGRES_KEY = re.compile(r"Key \(([^)]+)\)=")
 
 
 @contextmanager
-def translated() -> Iterator[None]:
-    """Run a block, answering the database errors it raises as problems (see the module)."""
+def translated(*, reading: bool = False) -> Iterator[None]:
+    """Run a block, answering the database errors it raises as problems (see the module).
+
+    ``reading``: the block serves a safe request, whose values come from its URI: one the
+    column cannot hold is then a ``400``, as a bad query value is.
+    """
     try:
         yield
     except exc.IntegrityError as error:
         raise _integrity(error) from None
     except (exc.DataError, OverflowError):  # SQLite's driver raises OverflowError itself
-        raise errors.UnprocessableContent("a value does not fit its column") from None
+        invalid = errors.BadRequest if reading else errors.UnprocessableContent
+        raise invalid("a value does not fit its column") from None
     except exc.TimeoutError:
         logger.warning("no database connection became free within the pool timeout")
         raise _unavailable("every database connection is busy; retry shortly") from None
