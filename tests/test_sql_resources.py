@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from email.utils import format_datetime
@@ -306,3 +307,29 @@ def test_a_plain_resource_writes_in_the_request_transaction(db: Database) -> Non
     refused = client.post("/import", json={"names": ["c", "a"]})  # "a" is taken: 409, no "c"
     assert refused.status_code == 409
     assert count(db, "stations") == 2
+
+
+def test_create_all_is_safe_when_processes_start_together(db: Database) -> None:
+    url = db.url.render_as_string(hide_password=False)
+    with db.engine.begin() as connection:
+        Base.metadata.drop_all(connection)
+    starting = [Database(url, Base.metadata) for _ in range(4)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(starting))
+
+    def create(database: Database) -> None:
+        start.wait()
+        try:
+            database.create_all()
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=create, args=(d,)) for d in starting]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for database in starting:
+        database.dispose()
+    assert not errors, errors
+    assert set(Base.metadata.tables) <= set(sa.inspect(db.engine).get_table_names())

@@ -68,7 +68,8 @@ class Database:
     def create_all(self) -> None:
         """Create the tables of ``metadata`` that are missing; safe when several processes
         start at once (PostgreSQL: under an advisory lock; SQLite: in one write transaction)."""
-        for attempt in range(3):
+        attempts = len(self.metadata.tables) + 1  # each failure means another made a table
+        for attempt in range(attempts):
             try:
                 with self.engine.begin() as connection:
                     if connection.dialect.name == "postgresql":
@@ -77,7 +78,7 @@ class Database:
                     self.metadata.create_all(connection)
                 return
             except sa.exc.OperationalError as error:  # SQLite: another process made it first
-                if "already exists" not in str(error.orig) or attempt == 2:
+                if "already exists" not in str(error.orig) or attempt == attempts - 1:
                     raise
 
     def check(self) -> bool:
