@@ -120,9 +120,7 @@ def database_at(
         url = f"sqlite:///{tmp_path / 'sql.db'}"
     else:
         postgres = request.getfixturevalue("postgres")
-        url = postgres.create_database(f"sql_{next(_numbers)}").replace(
-            "postgresql://", "postgresql+psycopg://"
-        )
+        url = postgres.create_database(f"sql_{next(_numbers)}")  # postgresql://: psycopg 3
     db = Database(url, Base.metadata, **options)
     db.create_all()
     try:

@@ -41,13 +41,16 @@ class Database:
     request that waits ``pool_timeout`` seconds (default 10) for one is answered ``503`` with
     ``Retry-After``. Other ``options`` go to `sqlalchemy.create_engine`. An SQLite file is put
     in WAL mode (readers never wait for the writer), with foreign keys enforced and a busy
-    timeout; ``DateTime(timezone=True)`` values read from SQLite come back aware, in UTC, as
+    timeout. A ``postgresql://`` URL is served by psycopg 3 (``postgresql+psycopg://``).
+    ``DateTime(timezone=True)`` values read from SQLite come back aware, in UTC, as
     they do from PostgreSQL. The table of ``Idempotency-Key`` values is added to ``metadata``,
     so migrations made from it (Alembic) include it.
     """
 
     def __init__(self, url: str | sa.URL, metadata: sa.MetaData, **options: Any) -> None:
         self.url = sa.make_url(url)
+        if self.url.drivername == "postgresql":  # psycopg 3, resourcekit's driver, not psycopg2
+            self.url = self.url.set(drivername="postgresql+psycopg")
         self.metadata = metadata
         self.sqlite = self.url.get_backend_name() == "sqlite"
         if not self.sqlite or self.url.database not in (None, "", ":memory:"):
