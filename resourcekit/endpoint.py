@@ -100,6 +100,7 @@ class Endpoint:
                 f"{resource!r} is neither a Resource subclass nor an instance of one"
             )
         resource_class = type(resource)
+        resource.bind(tuple(fields))
         check_resource(resource, fields)
         handlers = {
             name.upper(): getattr(resource, name)

@@ -53,6 +53,9 @@ class Request(webob.request.BaseRequest):
     version: str | None = None
     """The API version the request is answered in (`resourcekit.versioning`), chosen before
     anything else; None on a site without versions."""
+    session: Any = None
+    """The request's database session, where a resource over a database opened one (an
+    SQLAlchemy ``Session`` under `resourcekit.sql`, committed with the handler's writes)."""
     idempotency_key: str | None = None
     """For a ``POST``/``PATCH`` with an ``Idempotency-Key``: the key, scoped to the client and
     resource. Write it with the data, in the same transaction (a unique column), and a request

@@ -70,6 +70,11 @@ class Resource:
     """When the route will stop answering (an aware datetime), sent as ``Sunset`` (RFC 8594)
     with a `deprecated` route."""
 
+    def bind(self, fields: Sequence[str]) -> None:
+        """Called once for each route the resource is registered at, with the template's field
+        names, before the site reads its declarations: prepare what depends on the route here,
+        and raise `resourcekit.ConfigurationError` for a declaration that cannot work there."""
+
     def etag(self, request: Request, **fields: Any) -> str | None:
         """The current entity tag of the resource, or None if it has no current state.
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import waitress
+from postgres import Postgres, postgres_cluster
 from waitress import wasyncore
 
 
@@ -41,3 +42,10 @@ def served(app: Callable, threads: int = 4) -> Iterator[str]:
 def live_server() -> Iterator[Callable[..., contextlib.AbstractContextManager[str]]]:
     """``with live_server(app) as base_url: ...`` inside a test."""
     yield served
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A private PostgreSQL cluster for the whole run (skipped where PostgreSQL is missing)."""
+    with postgres_cluster() as cluster:
+        yield cluster

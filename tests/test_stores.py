@@ -14,7 +14,6 @@ missing install step cannot pass as green.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import subprocess
 import threading
@@ -25,7 +24,7 @@ from typing import Any
 
 import pytest
 import webob
-from helpers import FakeClock, free_port, notes_site, stop
+from helpers import FakeClock, free_port, notes_site, stop, unavailable
 
 from resourcekit import errors
 from resourcekit.idempotency import (
@@ -48,13 +47,6 @@ DAY = 24 * 3600
 
 
 # -- servers ------------------------------------------------------------------------------------
-
-
-def unavailable(reason: str) -> None:
-    """Skip, saying why; under CI fail, since CI installs the servers (.ci/run)."""
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{reason} (CI must install it: see .ci/run)", pytrace=False)
-    pytest.skip(reason)
 
 
 def redis_module() -> Any:

@@ -1,0 +1,78 @@
+"""Rows as a collection represents them: whole, or as a sparse fieldset with the related rows
+``expand`` asked for.
+
+A sparse row is a `Sparse` dict of the chosen members; the collection's output schema, where
+the schema alone would add members (a ``dump_default``, an expandable relationship), is a
+`Listed` variant that dumps a page of them with ``only`` those members, a variant made once
+per choice. JSON, XML and HTML all render what the schema dumped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import Schema, fields, missing
+
+from ..memo import Memo
+from ..schemas import SchemaLike, resolve
+from .model import Model
+
+__all__ = ["Listed", "Sparse", "listed_schema"]
+
+
+class Sparse(dict[str, Any]):
+    """A row's chosen members, by attribute; ``members`` names their schema fields."""
+
+    __slots__ = ("members",)
+
+    def __init__(self, values: dict[str, Any], members: frozenset[str]) -> None:
+        super().__init__(values)
+        self.members = members
+
+
+class Listed(Schema):
+    """A schema that dumps `Sparse` rows with only their members."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._variants: Memo[frozenset[str], Schema] = Memo(64)
+
+    def dump(self, obj: Any, *, many: bool | None = None) -> Any:
+        many = self.many if many is None else many
+        first = obj[0] if many and obj else obj
+        if self.only is None and isinstance(first, Sparse):
+            return self._variant(first.members).dump(obj, many=many)
+        return super().dump(obj, many=many)
+
+    def _variant(self, members: frozenset[str]) -> Schema:
+        found = self._variants.get(members)
+        if found is None:
+            found = self._variants.keep(members, type(self)(only=members))
+        return found
+
+
+def listed_schema(model: Model, expand: Mapping[str, SchemaLike]) -> type[Schema] | None:
+    """The output schema of a collection, where its schema alone cannot dump sparse rows:
+    one with a nested member for each expandable relationship, dumping `Sparse` rows."""
+    schema = model.schema
+    defaults = any(f.dump_default is not missing for f in schema.dump_fields.values())
+    if not expand and not defaults:
+        return None
+    nested = {
+        name: fields.Nested(
+            _schema(related), dump_only=True, many=bool(model.relationships[name].uselist)
+        )
+        for name, related in expand.items()
+        if name in model.relationships
+    }
+    base = type(schema)
+    name = base.__name__.removesuffix("Schema") + ("Expanded" if expand else "Listed")
+    return type(f"{name}Schema", (Listed, base), nested)
+
+
+def _schema(related: SchemaLike) -> Schema:
+    schema = resolve(related)
+    if schema is None:
+        raise TypeError("expand maps each relationship to a marshmallow Schema")
+    return schema

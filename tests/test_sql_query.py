@@ -1,0 +1,233 @@
+"""resourcekit.sql: the query string of a collection, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+from sqlapp import Observation, Station, count, database_at, make_site, station
+
+from resourcekit.sql import Database
+from resourcekit.testing import Client
+
+XML = {"Accept": "application/xml"}
+START = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    with database_at(request.param, request, tmp_path) as database:
+        yield database
+
+
+@pytest.fixture
+def client(db: Database) -> Client:
+    return Client(make_site(db))
+
+
+def _stations(db: Database, rows: list[tuple[str, str, float | None]]) -> None:
+    now = dt.datetime.now(dt.UTC)
+    with db.sessions.begin() as session:
+        session.add_all(
+            Station(name=n, latitude=1.0, country=c, elevation_m=e, updated_at=now)
+            for n, c, e in rows
+        )
+
+
+def _observations(db: Database, station_id: int, hours: range) -> None:
+    now = dt.datetime.now(dt.UTC)
+    with db.sessions.begin() as session:
+        session.add_all(
+            Observation(station_id=station_id, observed_at=START + dt.timedelta(hours=h),
+                        temperature_c=float(h % 7), updated_at=now)
+            for h in hours
+        )
+
+
+def _names(response: Any) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [row["name"] for row in response.json]
+
+
+def _links(response: Any) -> dict[str, dict[str, list[str]]]:
+    found = {}
+    for part in response.headers["Link"].split(", <"):
+        url, rel = part.strip("<").split(">; rel=")
+        found[rel.strip('"')] = parse_qs(urlsplit(url).query)
+    return found
+
+
+ROWS = [("Alpha", "AT", 100.0), ("Bravo", "DE", 2000.0), ("Charlie", "DE", 500.0),
+        ("Delta", "FR", 1500.0), ("Echo", "AT", 2000.0)]
+
+
+def test_filters_equal_any_of_and_ranges(client: Client, db: Database) -> None:
+    _stations(db, ROWS)
+    assert _names(client.get("/stations?country=DE")) == ["Bravo", "Charlie"]
+    assert _names(client.get("/stations?country=AT&country=FR")) == ["Alpha", "Delta", "Echo"]
+    assert _names(client.get("/stations?elevation_m[gte]=1500")) == ["Bravo", "Delta", "Echo"]
+    assert _names(client.get("/stations?elevation_m[gt]=500&elevation_m[lt]=2000")) == ["Delta"]
+    assert _names(client.get("/stations?elevation_m[lte]=500&country=DE")) == ["Charlie"]
+    assert _names(client.get("/stations?name=Echo")) == ["Echo"]
+
+
+def test_sort_with_ties_broken_by_the_primary_key(client: Client, db: Database) -> None:
+    _stations(db, ROWS)
+    assert _names(client.get("/stations?sort=-elevation_m")) == [
+        "Bravo", "Echo", "Delta", "Charlie", "Alpha"
+    ]
+    assert _names(client.get("/stations?sort=-elevation_m,-name")) == [
+        "Echo", "Bravo", "Delta", "Charlie", "Alpha"
+    ]
+    backwards = ["Echo", "Delta", "Charlie", "Bravo", "Alpha"]
+    assert _names(client.get("/stations?sort=-name")) == backwards
+
+
+def test_default_sort_newest_first(client: Client, db: Database) -> None:
+    made = station(client)["id"]
+    _observations(db, made, range(3))
+    times = [o["observed_at"] for o in client.get(f"/stations/{made}/observations").json]
+    assert times == sorted(times, reverse=True) and len(times) == 3
+
+
+def test_aliases_name_other_parameters(client: Client, db: Database) -> None:
+    made = station(client)["id"]
+    _observations(db, made, range(5))
+    path = f"/stations/{made}/observations"
+    window = client.get(f"{path}?since=2024-05-01T01:00:00Z&until=2024-05-01T05:00:00%2B02:00")
+    assert [o["observed_at"][11:13] for o in window.json] == ["03", "02", "01"]
+    assert client.get(f"{path}?since=yesterday").json["errors"] == {
+        "since": ["Not a valid datetime."]
+    }
+
+
+def test_sparse_fieldsets_in_json_and_xml(client: Client, db: Database) -> None:
+    _stations(db, ROWS[:2])
+    assert client.get("/stations?fields=id,name").json == [
+        {"id": 1, "name": "Alpha"}, {"id": 2, "name": "Bravo"}
+    ]
+    xml = client.get("/stations?fields=name", headers=XML).text
+    assert "<name>Alpha</name>" in xml and "country" not in xml and "<id>" not in xml
+
+
+def test_expand_loads_related_rows_in_bounded_queries(client: Client, db: Database) -> None:
+    made = station(client)["id"]
+    _observations(db, made, range(100))
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        page = client.get(f"/stations/{made}/observations?expand=station&limit=100")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+    assert page.status_code == 200, page.text
+    assert len(page.json) == 100
+    assert all(o["station"]["name"] == "Sonnblick" for o in page.json)
+    assert len(statements) <= 4, statements  # parent check, page, related rows (and no more)
+    plain = client.get(f"/stations/{made}/observations?limit=1").json[0]
+    assert "station" not in plain
+    only = client.get(f"/stations/{made}/observations?limit=1&expand=station&fields=id,station")
+    assert set(only.json[0]) == {"id", "station"}
+
+
+def test_offset_pages_link_by_offset(client: Client, db: Database) -> None:
+    _stations(db, ROWS)
+    first = client.get("/stations?limit=2&offset=0")
+    assert _names(first) == ["Alpha", "Bravo"]
+    links = _links(first)
+    assert links["next"]["offset"] == ["2"] and "cursor" not in links["next"]
+    last = client.get("/stations?limit=2&offset=4")
+    assert _names(last) == ["Echo"]
+    assert "next" not in _links(last) and _links(last)["prev"]["offset"] == ["2"]
+
+
+def test_a_cursor_walk_neither_skips_nor_repeats(client: Client, db: Database) -> None:
+    _stations(db, [(f"s{n:03}", "AT", float(n % 4)) for n in range(30)])
+    seen: list[int] = []
+    url = "/stations?limit=4&sort=-elevation_m"
+    ids = [row["id"] for row in client.get("/stations?limit=100&sort=-elevation_m").json]
+    removed: set[int] = set()
+    steps = 0
+    while url:
+        page = client.get(url)
+        assert page.status_code == 200, page.text
+        seen += [row["id"] for row in page.json]
+        # between requests: a row ahead of the walk goes, new rows come (ahead and behind)
+        ahead = [i for i in ids if i not in seen and i not in removed]
+        if ahead:
+            assert client.delete(f"/stations/{ahead[-1]}").status_code == 204
+            removed.add(ahead[-1])
+        station(client, name=f"new{steps}", elevation_m=float(steps % 4))
+        steps += 1
+        links = _links(page)
+        url = ("/stations?" + "&".join(f"{k}={v[0]}" for k, v in links["next"].items())
+               if "next" in links else "")
+    assert len(seen) == len(set(seen)), "a row came twice"
+    assert set(ids) - removed <= set(seen), "a row that stayed was skipped"
+    assert not removed & set(seen)
+
+
+def test_a_cursor_leads_back_with_prev(client: Client, db: Database) -> None:
+    _stations(db, ROWS)
+    first = client.get("/stations?limit=2")
+    second = client.get("/stations?limit=2&cursor=" + _links(first)["next"]["cursor"][0])
+    assert _names(second) == ["Charlie", "Delta"]
+    back = client.get("/stations?limit=2&cursor=" + _links(second)["prev"]["cursor"][0])
+    assert _names(back) == ["Alpha", "Bravo"]
+    assert "prev" not in _links(back)
+
+
+BAD = [
+    "limit=0", "limit=101", "limit=x", "offset=-1", "offset=x", "offset=" + "9" * 30,
+    "cursor=nonsense",
+    "sort=latitude", "sort=-nope", "fields=secret", "elevation_m=high",
+    "elevation_m[gte]=x", "elevation_m[lt]=", "name=" + "x" * 101, "bogus=1", "expand=station",
+    "limit=2&cursor=abc&offset=1",
+]
+
+
+@pytest.mark.parametrize("query", BAD)
+def test_bad_input_of_every_parameter_is_a_400_naming_it(
+    client: Client, db: Database, query: str
+) -> None:
+    _stations(db, ROWS[:1])
+    before = count(db, "stations")
+    response = client.get(f"/stations?{query}")
+    assert response.status_code == 400, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
+    named = query.split("&")[-1].split("=")[0]
+    assert named in response.json["errors"], response.json
+    assert count(db, "stations") == before
+
+
+def test_a_cursor_of_another_sort_is_a_400(client: Client, db: Database) -> None:
+    _stations(db, ROWS)
+    cursor = _links(client.get("/stations?limit=2"))["next"]["cursor"][0]
+    response = client.get(f"/stations?limit=2&sort=name&cursor={cursor}")
+    assert response.status_code == 400 and "cursor" in response.json["errors"]
+
+
+def test_the_openapi_document_lists_the_parameters(db: Database) -> None:
+    document = make_site(db).openapi()
+    parameters = {
+        p["name"]: p for p in document["paths"]["/stations"]["get"]["parameters"] if "name" in p
+    }
+    assert {"limit", "offset", "cursor", "sort", "fields", "country", "elevation_m[gte]"} <= set(
+        parameters
+    )
+    assert parameters["sort"]["schema"]["items"]["enum"] == [
+        "name", "-name", "elevation_m", "-elevation_m", "id", "-id"
+    ]
+    assert "name" in parameters["fields"]["schema"]["items"]["enum"]
+    assert parameters["limit"]["schema"]["maximum"] == 100
+    nested = document["paths"]["/stations/{station_id}/observations"]["get"]["parameters"]
+    expand = next(p for p in nested if p.get("name") == "expand")
+    assert expand["schema"]["items"]["enum"] == ["station"]
