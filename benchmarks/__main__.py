@@ -155,9 +155,11 @@ def _errors(errors: dict[str, str]) -> list[str]:
 def _notes(names: list[str], scenarios: list[Scenario]) -> list[str]:
     keys = {s.key for s in scenarios}
     notes = []
-    if "F1" in keys or "F2" in keys:
-        notes.append("- F1 and F2 are resourcekit's own features; their ratio is to its own S2 "
-                     "(a full GET) and S3 (a POST with a body), not to raw WSGI.")
+    if keys & {"F1", "F2", "F3", "F4"}:
+        notes.append("- F scenarios are resourcekit's own features; their ratio is to its own S2 "
+                     "(a full GET) or S3 (a POST with a body), not to raw WSGI. F3 and F4 read "
+                     "an item of a site with dated versions, at the newest and three renames "
+                     "back; the site's other routes are concerned by no change.")
     if "F2" in keys and "resourcekit" in names:
         from .apps.resourcekit_app import AUTH_ENABLED
 

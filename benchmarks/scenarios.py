@@ -207,6 +207,23 @@ def check_not_modified(reply: Reply) -> None:
     _expect(reply.headers.get("etag") == ITEM_TAG, f"ETag {reply.headers.get('etag')!r}")
 
 
+def _api_version(reply: Reply, version: str) -> None:
+    found = reply.headers.get("api-version")
+    _expect(found == version, f"API-Version {found!r}, expected {version!r}")
+
+
+def check_newest_version(reply: Reply) -> None:
+    _status(reply, 200)
+    _api_version(reply, common.API_VERSIONS[-1])
+    _json_body(reply, {common.RENAMED.get(k, k): v for k, v in _dumped_item(42).items()})
+
+
+def check_first_version(reply: Reply) -> None:
+    _status(reply, 200)
+    _api_version(reply, common.API_VERSIONS[0])
+    _json_body(reply, _dumped_item(42))
+
+
 def check_put(reply: Reply) -> None:
     _status(reply, 200)
     _json_body(reply, _dumped_item(42))
@@ -237,6 +254,7 @@ _PUT = Probe(
     ),
     body=_PUT_BODY,
 )
+_VERSIONED = Probe("GET", "/versioned-items/42", headers=(_JSON,))
 _RESOURCEKIT = frozenset({"resourcekit"})
 
 SCENARIOS: dict[str, Scenario] = {
@@ -289,6 +307,24 @@ SCENARIOS: dict[str, Scenario] = {
                 Guard(_PUT.with_headers(("If-Match", '"stale"'), drop="If-Match"), 412,
                       "a stale If-Match is refused"),
             ),
+        ),
+        Scenario(
+            "F3",
+            "GET /versioned-items/42, the newest API-Version",
+            _VERSIONED.with_headers(("API-Version", common.API_VERSIONS[-1])),
+            check_newest_version,
+            frameworks=_RESOURCEKIT,
+            compare_to="S2",
+            guards=(Guard(_VERSIONED.with_headers(("API-Version", "2025-01-01")), 400,
+                          "an unknown version is refused"),),
+        ),
+        Scenario(
+            "F4",
+            "GET /versioned-items/42, API-Version three changes back",
+            _VERSIONED.with_headers(("API-Version", common.API_VERSIONS[0])),
+            check_first_version,
+            frameworks=_RESOURCEKIT,
+            compare_to="S2",
         ),
     )
 }

@@ -34,6 +34,11 @@ ITEM_COUNT = 100
 NEW_ITEM_ID = ITEM_COUNT + 1
 """The id every ``POST /items`` gets: the store is overwritten, not grown, by the benchmark loop."""
 BENCH_TOKEN = "bench-token"  # a fixed token for the F2 scenario, not a secret
+API_VERSIONS = ("2026-01-01", "2026-02-01", "2026-03-01", "2026-04-01")
+"""F3 and F4: resourcekit's dated versions; each later one renames a member of an item."""
+RENAMED = {"name": "title", "price": "cost", "tags": "labels"}
+"""The members the three changes rename, in order: the newest item has ``title``, ``cost``,
+``labels``; the first is shaped as S2's."""
 _EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from marshmallow import fields
+
 from resourcekit import Created, Resource, Site, errors
+from resourcekit.versioning import Change, Versions
 
 from . import common
 
@@ -60,6 +63,37 @@ class TaggedItem(Resource):
         return common.replace_item(item_id, request.validated)
 
 
+class VersionedItemSchema(common.ItemSchema):
+    """An item as the newest version names its members (`common.RENAMED`)."""
+
+    class Meta:
+        exclude = tuple(common.RENAMED)
+
+    title = fields.Str()
+    cost = fields.Float()
+    labels = fields.List(fields.Str())
+
+
+class VersionedItem(Resource):
+    """F3 (the newest version named: no transform) and F4 (the first: three renames back)."""
+
+    schema = VersionedItemSchema
+
+    def get(self, request: Any, item_id: int) -> dict[str, Any]:
+        item = _load(request, item_id)
+        return {common.RENAMED.get(key, key): value for key, value in item.items()}
+
+
+def _versions() -> Versions:
+    first, *later = common.API_VERSIONS
+    changes = [
+        Change(version, f"Items call their {old} {new}.", schema=VersionedItemSchema,
+               renamed={old: new})
+        for version, (old, new) in zip(later, common.RENAMED.items(), strict=True)
+    ]
+    return Versions(first, *changes)
+
+
 def _load(request: Any, item_id: int) -> dict[str, Any]:
     """The item, loaded once per request whether `TaggedItem.etag` or the handler asks first."""
     item = request.memo(("item", item_id), lambda: common.get_item(item_id))
@@ -92,9 +126,10 @@ AUTH_ENABLED = add_authentication(TaggedItem)
 
 
 def create_app() -> Site:
-    site = Site(title="Benchmark", version="1.0.0")
+    site = Site(title="Benchmark", version="1.0.0", versions=_versions())
     site.add("/hello", Hello)
     site.add("/items", Items)
     site.add("/items/{item_id:int}", Item)
     site.add("/tagged-items/{item_id:int}", TaggedItem)
+    site.add("/versioned-items/{item_id:int}", VersionedItem)
     return site
