@@ -371,7 +371,14 @@ class Item(Table):
     def bind(self, fields: Sequence[str]) -> None:
         super().bind(fields)
         self._lookups = dict(getattr(self, "_lookups", {}))
-        if type(self).select is Table.select:  # the same statement for every request: built once
+        self._keys = dict(getattr(self, "_keys", {}))
+        if type(self).select is not Table.select:
+            return
+        by_column = {self.column_of(name): name for name in fields}
+        primary_key = [column.key for column in self.plan.primary_key]
+        if sorted(by_column) == sorted(primary_key):  # the session's identity map knows it
+            self._keys[tuple(fields)] = tuple(by_column[column] for column in primary_key)
+        else:  # the same statement for every request: built once
             columns = self.plan.columns
             self._lookups[tuple(fields)] = sa.select(self.plan.cls).where(
                 *(columns[self.column_of(name)] == sa.bindparam(name) for name in fields)
@@ -382,8 +389,10 @@ class Item(Table):
 
         def load() -> Any:
             session = self._session(request)
-            lookup = self._lookups.get(tuple(fields))
-            if lookup is not None:
+            key, lookup = self._keys.get(tuple(fields)), self._lookups.get(tuple(fields))
+            if key is not None:  # one query, none again after this request's own write
+                row = session.get(self.plan.cls, tuple(fields[name] for name in key))
+            elif lookup is not None:
                 row = session.scalars(lookup, fields).first()
             else:
                 row = session.scalars(self._selected(request, fields).limit(1)).first()
