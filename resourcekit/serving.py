@@ -75,11 +75,13 @@ def serve(
     """Serve ``app`` with ``server`` until SIGTERM, then drain and return.
 
     ``app`` is a WSGI application, or ``"MODULE:ATTR"`` naming a resourcekit `Site`, which each
-    worker process then imports itself (needed for ``reload``). Listens on 127.0.0.1 unless told
-    otherwise. ``workers`` processes of ``threads`` threads each (waitress: one process only).
-    ``reload`` restarts the workers when a source file changes (granian, gunicorn; development
-    only). ``options`` go to the server: waitress adjustments, ``granian.Granian`` arguments or
-    gunicorn settings. A server that is not installed is a `ConfigurationError` naming the extra.
+    worker process then imports itself (needed for ``reload``, and for granian where
+    multiprocessing spawns rather than forks, as on macOS and Windows). Listens on 127.0.0.1
+    unless told otherwise. ``workers`` processes of ``threads`` threads each (waitress: one
+    process only). ``reload`` restarts the workers when a source file changes (granian,
+    gunicorn; development only). ``options`` go to the server: waitress adjustments,
+    ``granian.Granian`` arguments or gunicorn settings. A server that is not installed is a
+    `ConfigurationError` naming the extra.
     """
     if server not in SERVERS:
         raise ConfigurationError(f"unknown server {server!r}: one of {', '.join(SERVERS)}")
