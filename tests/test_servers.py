@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -131,6 +132,13 @@ def test_workers_are_processes(folder: Path, name: str) -> None:
         assert len(_children(process.pid)) == 2
         pid = http_request(f"http://127.0.0.1:{port}", "GET", "/pid", None, {}).json["pid"]
         assert pid in _children(process.pid)
+        _stopped(process)
+
+
+def _stopped(process: subprocess.Popen) -> None:
+    """SIGTERM stops the server and its workers (a SIGKILL would leave the workers behind)."""
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=40) == 0
 
 
 @pytest.mark.parametrize("name", [p for p in server_params() if p.values[0] != "waitress"])
@@ -151,6 +159,7 @@ def test_reload_serves_the_changed_source(folder: Path, name: str) -> None:
             except (OSError, json.JSONDecodeError):
                 continue
         assert version == 2
+        _stopped(process)
 
 
 @pytest.mark.parametrize(
