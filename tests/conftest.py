@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import waitress
@@ -115,3 +116,28 @@ def postgres() -> Iterator[Postgres]:
     """A private PostgreSQL cluster for the whole run (skipped where PostgreSQL is missing)."""
     with postgres_cluster() as cluster:
         yield cluster
+
+
+# -- resourcekit.sql: the stations app of tests/sqlapp.py on each database ----------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
+    """An empty database of each kind with the tables of tests/sqlapp.py, for test_sql_*.py.
+
+    Imported here, not at the top: the other tests must not load SQLAlchemy.
+    """
+    from sqlapp import database_at
+
+    with database_at(request.param, request, tmp_path) as database:
+        yield database
+
+
+@pytest.fixture
+def client(db: Any) -> Any:
+    """The stations site over ``db``, in process (a module's own ``client`` wins)."""
+    from sqlapp import make_site
+
+    from resourcekit.testing import Client
+
+    return Client(make_site(db))
