@@ -269,16 +269,22 @@ class Idempotency:
         return _digest(scope, value)
 
     def fingerprint(self, request: webob.request.BaseRequest) -> str:
-        """What makes two requests "the same": method, path, query, content type and body."""
+        """What makes two requests "the same": method, path, query, content type, body, and
+        the API version where the site has versions (a retry at another version would be
+        answered in the first one's shape, so it is another request)."""
         read_body = getattr(request, "read_body", None)  # resourcekit's, which enforces the limit
         body = read_body() if read_body is not None else request.body
-        return _digest(
+        parts = [
             request.method,
             request.path,
             request.query_string,
             request.headers.get("Content-Type", ""),
             body,
-        )
+        ]
+        version = getattr(request, "version", None)
+        if version is not None:
+            parts.append(version)
+        return _digest(*parts)
 
     def begin(self, key: str, fingerprint: str) -> Begin:
         """``STARTED`` or ``REPLAY``; raises 409 while the key is in progress, 422 on a mismatch."""

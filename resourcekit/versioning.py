@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -47,6 +48,8 @@ from .conditional import http_date
 from .errors import ConfigurationError
 from .request import Request
 from .schemas import load_body
+
+logger = logging.getLogger("resourcekit")
 
 __all__ = ["Change", "RouteVersions", "Transform", "Versions", "deprecation_headers"]
 
@@ -247,8 +250,9 @@ class Versions:
 
     A client names its version in the ``header`` (``API-Version``); one that names none is
     answered in ``pin(request)`` (e.g. the version its API key was made with; it runs before
-    authentication, so it reads the request's headers itself, and may return None), else
-    ``default``, else the newest. ``deprecated`` maps versions to their sunset (an aware
+    authentication, so it reads the request's headers itself, and may return None; a version
+    it returns that the site does not serve is a logged 500, never another version's shape),
+    else ``default``, else the newest. ``deprecated`` maps versions to their sunset (an aware
     datetime, or None when not yet set): their answers carry ``Deprecation``, dated when the
     next version came out (midnight UTC), and ``Sunset``. ``deprecation_link`` is the URL where
     the changes are described, sent as ``Link: <...>; rel="deprecation"`` with them.
@@ -346,8 +350,14 @@ class Versions:
                 )
         elif self.pin is not None:
             version = self.pin(request) or self.fallback
-            if version not in self.headers:
-                raise LookupError(f"Versions.pin returned {version!r}, not a known version")
+            if version not in self.headers:  # the server's fault: never a silent other shape
+                logger.error("Versions.pin returned %r, not a version of this API", version)
+                request.version = self.fallback
+                raise errors.HTTPError(
+                    500,
+                    "the API version this client is pinned to is not served",
+                    headers=self.headers[self.fallback],
+                )
         else:
             version = self.fallback
         request.version = version

@@ -106,6 +106,29 @@ def test_pin_chooses_for_requests_naming_none() -> None:
     assert named.json["version"] == TITLE  # the header wins
 
 
+def test_an_idempotency_key_reused_at_another_version_is_another_request(client: Client) -> None:
+    key = {"Idempotency-Key": "wind-1"}
+    first = client.post("/observations", json=FLAT, headers=at(FIRST, **key))
+    again = client.post("/observations", json=FLAT, headers=at(FIRST, **key))
+    assert first.status_code == again.status_code == 201
+    assert again.json == first.json  # replayed, in the shape it was first answered in
+    other = client.post("/observations", json=FLAT, headers=at(WIND, **key))
+    assert_problem(other, 422)
+    assert other.headers["API-Version"] == WIND
+
+
+def test_a_pin_to_a_version_not_served_is_a_logged_500_never_another_shape(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = Client(build(pin=lambda request: "1999-01-01"))
+    with caplog.at_level("ERROR", logger="resourcekit"):
+        response = client.get("/status")
+    assert_problem(response, 500)
+    assert "pinned" in response.json["detail"]
+    assert response.headers["API-Version"] == FIRST  # errors name their version too
+    assert "1999-01-01" in caplog.text
+
+
 def test_a_site_without_versions_pays_nothing() -> None:
     site = Site()
 

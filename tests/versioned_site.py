@@ -94,6 +94,7 @@ def build(**options: Any) -> Site:
     @site.route("/observations")
     class Observations(Resource):
         schema = ObservationSchema
+        idempotent = True  # a retry at another version is another request
 
         def get(self, request: Any) -> Page:
             items = sorted(observations.values(), key=lambda o: o["id"])
