@@ -14,13 +14,11 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 __all__ = [
-    "ObservationQuerySchema",
     "ObservationSchema",
-    "PageQuerySchema",
     "RootSchema",
-    "StationQuerySchema",
     "StationSchema",
     "WeatherSchema",
+    "windowed",
 ]
 
 class Number(fields.Float):
@@ -153,27 +151,18 @@ class RootSchema(Schema):
         xml_plural = "apis"
 
 
-class PageQuerySchema(Schema):
-    """``limit`` and ``offset``, shared by every paginated collection."""
+def windowed(query: Schema) -> Schema:
+    """A collection's query schema that refuses a window whose ``since`` is after ``until``."""
 
-    limit = fields.Int(load_default=20, validate=validate.Range(min=1, max=100))
-    offset = fields.Int(load_default=0, validate=validate.Range(min=0, max=2**63 - 1))
+    class Windowed(type(query)):  # type: ignore[misc]
+        class Meta(type(query).Meta):  # type: ignore[misc]
+            description = "`since` must not be after `until`: such a window is refused with `400`."
 
+        @validates_schema
+        def _window(self, data: dict[str, Any], **kwargs: Any) -> None:
+            since: dt.datetime | None = data.get("alias__since")
+            until: dt.datetime | None = data.get("alias__until")
+            if since is not None and until is not None and since > until:
+                raise ValidationError("must not be before since", field_name="until")
 
-class StationQuerySchema(PageQuerySchema):
-    country = fields.Str(load_default=None, validate=_COUNTRY, metadata=_example("DE"))
-
-
-class ObservationQuerySchema(PageQuerySchema):
-    since = _timestamp(load_default=None, metadata=_example("2026-11-23T00:00:00+00:00"))
-    until = _timestamp(load_default=None, metadata=_example("2026-11-24T00:00:00+00:00"))
-
-    class Meta:
-        description = "`since` must not be after `until`: such a window is refused with `400`."
-
-    @validates_schema
-    def _window(self, data: dict[str, Any], **kwargs: Any) -> None:
-        since: dt.datetime | None = data.get("since")
-        until: dt.datetime | None = data.get("until")
-        if since is not None and until is not None and since > until:
-            raise ValidationError("must not be before since", field_name="until")
+    return Windowed()

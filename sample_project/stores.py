@@ -1,29 +1,25 @@
-"""Which stores a sample site uses: SQLite or PostgreSQL for the data, memory or Redis for the rest.
+"""Where a sample site keeps things: SQLite or PostgreSQL for the data, memory or Redis for the rest.
 
-`open_store(target)` opens the data store: a ``postgresql://`` (or ``postgres://``) URL opens a
-`sample_project.pgstore.PostgresStore`, anything else is the path of a SQLite database
-(`sample_project.store.Store`, the embedded default). `redis_stores(url)` makes the idempotency
-and rate-limit stores that several processes share. psycopg and redis are imported only when
-asked for, so the SQLite default needs neither.
+`open_database(target)`: a ``postgresql://`` (or ``postgres://``) URL is a PostgreSQL database,
+anything else the path of a SQLite file (the embedded default). `redis_stores(url)` makes the
+idempotency and rate-limit stores that several processes share. psycopg and redis are imported
+only when asked for, so the SQLite default needs neither.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any
 
-from .store import Store
+from resourcekit.sql import Database
+
+from .models import Base
 
 if TYPE_CHECKING:
     from resourcekit.idempotency import IdempotencyStore
     from resourcekit.ratelimit import RateLimitStore
 
-    from .pgstore import PostgresStore
-
-    DataStore: TypeAlias = Store | PostgresStore
-    """Either data store: both have the same methods."""
-
-__all__ = ["is_database_url", "open_store", "redis_stores"]
+__all__ = ["is_database_url", "open_database", "redis_stores"]
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -33,13 +29,12 @@ def is_database_url(target: str | os.PathLike[str]) -> bool:
     return isinstance(target, str) and target.lower().startswith(POSTGRES_SCHEMES)
 
 
-def open_store(db_path_or_url: str | os.PathLike[str]) -> DataStore:
-    """The data store: PostgreSQL for a ``postgresql://`` URL, else SQLite at the path."""
-    if is_database_url(db_path_or_url):
-        from .pgstore import PostgresStore
-
-        return PostgresStore(os.fspath(db_path_or_url))
-    return Store(db_path_or_url)
+def open_database(target: str | os.PathLike[str]) -> Database:
+    """The database: PostgreSQL for a ``postgresql://`` URL, else SQLite at the path."""
+    if is_database_url(target):
+        url = str(target)
+        return Database("postgresql" + url[url.index("://") :], Base.metadata)
+    return Database(f"sqlite:///{os.path.abspath(target)}", Base.metadata)
 
 
 def redis_stores(url: str, **options: Any) -> tuple[IdempotencyStore, RateLimitStore]:

@@ -59,6 +59,9 @@ class Table(Resource):
     field_columns: ClassVar[Mapping[str, str]] = {}
     """The columns of URI fields not named as their column: ``{"station_id": "id"}`` for a
     station at ``/stations/{station_id}`` (a router wants one name at one position)."""
+    not_found: ClassVar[str | None] = None
+    """The ``detail`` of the 404 for a row (an `Item`'s, or a `Collection`'s parent) that does
+    not exist, formatted with the URI fields: ``"no station {station_id}"``."""
 
     _model: ClassVar[Model | None] = None
 
@@ -110,6 +113,10 @@ class Table(Resource):
     def _selected(self, request: Request, fields: Mapping[str, Any]) -> sa.Select[Any]:
         columns, column_of = self.plan.columns, self.column_of
         return self.select(request).where(*(columns[column_of(k)] == v for k, v in fields.items()))
+
+    def _missing(self, fields: Mapping[str, Any], default: str) -> str:
+        """The 404's detail: `not_found` with the URI fields, else ``default``."""
+        return default if self.not_found is None else self.not_found.format(**fields)
 
     def _session(self, request: Request) -> Session:
         assert self.database is not None
@@ -334,7 +341,8 @@ class Collection(Table):
     def _check_parents(self, session: Session, fields: Mapping[str, Any]) -> None:
         for name, statement in self._parents.get(tuple(fields), ()):
             if session.execute(statement, {"value": fields[name]}).first() is None:
-                raise errors.NotFound(f"no parent row with {name} = {fields[name]}")
+                detail = f"no parent row with {name} = {fields[name]}"
+                raise errors.NotFound(self._missing(fields, detail))
 
 
 _WHOLE = Query((), (), 1, None, None, None, ())
@@ -397,7 +405,8 @@ class Item(Table):
             else:
                 row = session.scalars(self._selected(request, fields).limit(1)).first()
             if row is None:
-                raise errors.NotFound(f"no {type(self).__name__} at this address")
+                detail = f"no {type(self).__name__} at this address"
+                raise errors.NotFound(self._missing(fields, detail))
             return row
 
         return request.memo((self, *fields.items()), load)
