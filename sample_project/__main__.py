@@ -32,11 +32,14 @@ import os
 from collections.abc import Sequence
 from urllib.parse import urlsplit, urlunsplit
 
+import sqlalchemy as sa
+
 from resourcekit.idempotency import IdempotencyStore, MemoryIdempotencyStore
 from resourcekit.ratelimit import RateLimitStore
 from resourcekit.serving import serve
 
 from .app import WeatherSite, create_site
+from .models import Station
 from .seed import seed
 from .stores import redis_stores
 
@@ -99,9 +102,10 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 def _seed(site: WeatherSite, database: str) -> None:
     """Seed the site's database, which must have no stations."""
     shown = _shown_url(database)
-    if site.store.list_stations(1, 0)[1]:
-        raise SystemExit(f"the database {shown} has stations already: not seeded")
-    stations, observations = seed(site.store)
+    with site.database.sessions() as session:
+        if session.scalar(sa.select(Station.id).limit(1)) is not None:
+            raise SystemExit(f"the database {shown} has stations already: not seeded")
+    stations, observations = seed(site.database)
     print(f"seeded {shown}: {stations} stations, {observations} observations", flush=True)
 
 
@@ -155,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if token is None:
         print(f"writes need: Authorization: Bearer {site.api_token}", flush=True)
     try:
-        if seed_new and site.store.created_tables:  # before the first request can see it
+        if seed_new and "stations" in site.created_tables:  # before the first request can see it
             _seed(site, database)
         serve(
             site,

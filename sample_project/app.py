@@ -98,6 +98,7 @@ class ObservationItem(Item):
     schema = ObservationSchema
     field_columns = {"obs_id": "id"}
     not_found = "no observation {obs_id} at station {station_id}"
+    put = patch = delete = None  # an observation, once recorded, stays as it was
 
 
 class Weather(Resource):

@@ -27,11 +27,11 @@ class Base(DeclarativeBase):
 
 
 class _Row:
-    version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=_created)
     updated_at: Mapped[dt.datetime] = mapped_column(
         Timestamp, default=lambda: dt.datetime.now(dt.UTC)
     )
+    version: Mapped[int] = mapped_column(default=1)
 
 
 class Station(_Row, Base):
@@ -46,6 +46,9 @@ class Station(_Row, Base):
     longitude: Mapped[float]
     elevation_m: Mapped[float | None]
     country: Mapped[str] = mapped_column(sa.String(2))
+    observations: Mapped[list[Observation]] = relationship(
+        back_populates="station", passive_deletes=True
+    )
 
 
 class Observation(_Row, Base):
@@ -63,7 +66,7 @@ class Observation(_Row, Base):
     pressure_hpa: Mapped[float | None]
     wind_speed_ms: Mapped[float | None]
     wind_direction_deg: Mapped[float | None]
-    station: Mapped[Station] = relationship()
+    station: Mapped[Station] = relationship(back_populates="observations")
 
     @property
     def station_name(self) -> str:

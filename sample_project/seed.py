@@ -15,8 +15,10 @@ import datetime as dt
 import math
 from typing import TYPE_CHECKING, Any
 
+from .models import Observation, Station
+
 if TYPE_CHECKING:
-    from .stores import DataStore
+    from resourcekit.sql import Database
 
 __all__ = ["STATIONS", "SeedStation", "observations", "seed"]
 
@@ -89,14 +91,18 @@ def _observed(station: SeedStation, at: dt.datetime) -> dict[str, Any]:
     }
 
 
-def seed(store: DataStore, now: dt.datetime | None = None) -> tuple[int, int]:
-    """Add `STATIONS` with their observations up to ``now`` (default: the current time); how
-    many stations and observations were added."""
+def seed(database: Database, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Add `STATIONS` with their observations up to ``now`` (default: the current time), in one
+    transaction; how many stations and observations were added."""
     now = now or dt.datetime.now(dt.UTC)
     added = 0
-    for station in STATIONS:
-        row = store.create_station(station.station())
-        for observation in observations(station, now):
-            store.create_observation(row["id"], observation)
-            added += 1
+    with database.sessions.begin() as session:
+        for station in STATIONS:
+            made = [Observation(**_stamped(o, now)) for o in observations(station, now)]
+            session.add(Station(**_stamped(station.station(), now), observations=made))
+            added += len(made)
     return len(STATIONS), added
+
+
+def _stamped(values: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    return {**values, "created_at": now, "updated_at": now, "version": 1}

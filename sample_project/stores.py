@@ -1,4 +1,4 @@
-"""Where a sample site keeps things: SQLite or PostgreSQL for the data, memory or Redis for the rest.
+"""Where a sample site keeps things: SQLite or PostgreSQL for data, memory or Redis for the rest.
 
 `open_database(target)`: a ``postgresql://`` (or ``postgres://``) URL is a PostgreSQL database,
 anything else the path of a SQLite file (the embedded default). `redis_stores(url)` makes the
