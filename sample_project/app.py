@@ -66,6 +66,8 @@ class Stations(Collection):
     schema = StationSchema
     filters = ("country", "latitude", "longitude", "elevation_m", "name")
     sort = ("id", "name", "country", "latitude", "longitude", "created_at", "updated_at")
+    paging = "offset"
+    count = True
 
 
 class StationItem(Item):
@@ -89,6 +91,8 @@ class Observations(Collection):
     aliases = {"since": "observed_at[gte]", "until": "observed_at[lte]"}
     expand = {"station": StationSchema}
     not_found = "no station {station_id}"
+    paging = "offset"
+    count = True
 
 
 class ObservationItem(Item):

@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import sqlalchemy as sa
 from marshmallow import missing
@@ -160,6 +160,10 @@ class Collection(Table):
     """Other names for parameters: ``{"since": "observed_at[gte]"}``."""
     default_limit: ClassVar[int] = 20
     max_limit: ClassVar[int] = 100
+    paging: ClassVar[Literal["cursor", "offset"]] = "cursor"
+    """How a request naming neither ``cursor`` nor ``offset`` is paged (its ``Link``)."""
+    count: ClassVar[bool] = False
+    """Whether an offset page counts the rows (one more query), so ``Link`` names the last."""
 
     _language: ClassVar[QueryLanguage | None] = None
 
@@ -202,6 +206,7 @@ class Collection(Table):
         session = self._session(request)
         self._check_parents(session, fields)
         statement = self._selected(request, fields).where(*query.where)
+        counted = statement
         if query.expand:
             model = self.plan.cls
             statement = statement.options(*(selectinload(getattr(model, n)) for n in query.expand))
@@ -212,9 +217,12 @@ class Collection(Table):
         if backwards:
             rows.reverse()
         items = self._represent(rows, query)
-        if query.offset is not None or (query.cursor is None and not more):
+        by_offset = query.offset is not None or self.paging == "offset"
+        if (by_offset and query.cursor is None) or (query.cursor is None and not more):
             offset = query.offset or 0
             total = None if more else offset + len(rows)
+            if self.count and (more or not rows):
+                total = session.scalar(sa.select(sa.func.count()).select_from(counted.subquery()))
             return Page(items, limit=query.limit, offset=offset, total=total)
         after, before = self._cursors(rows, query, more, backwards)
         return Page(items, limit=query.limit, next_cursor=after, prev_cursor=before)
