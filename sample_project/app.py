@@ -22,7 +22,7 @@ from resourcekit.proxies import TrustedProxies
 from resourcekit.ratelimit import RateLimit, RateLimitStore
 from resourcekit.sql import Collection, Database, Item
 
-from .models import Observation, Station
+from . import models
 from .schemas import ObservationSchema, RootSchema, StationSchema, WeatherSchema, windowed
 from .stores import open_database
 
@@ -62,7 +62,7 @@ class Stations(Collection):
     """The weather stations: filter by ``country`` and by ranges of any coordinate, sort,
     choose ``fields``, page by ``offset`` or ``cursor``."""
 
-    model = Station
+    model = models.Station
     schema = StationSchema
     filters = ("country", "latitude", "longitude", "elevation_m", "name")
     sort = ("id", "name", "country", "latitude", "longitude", "created_at", "updated_at")
@@ -70,10 +70,10 @@ class Stations(Collection):
     count = True
 
 
-class StationItem(Item):
+class Station(Item):
     """One weather station; writes honour ``If-Match`` with the ``ETag`` last read."""
 
-    model = Station
+    model = models.Station
     schema = StationSchema
     field_columns = {"station_id": "id"}
     not_found = "no station {station_id}"
@@ -83,7 +83,7 @@ class Observations(Collection):
     """A station's observations, newest first; ``since`` and ``until`` (ISO 8601 with a UTC
     offset) bound ``observed_at``; ``expand=station`` includes the station."""
 
-    model = Observation
+    model = models.Observation
     schema = ObservationSchema
     filters = ("observed_at", "temperature_c", "humidity_pct", "pressure_hpa", "wind_speed_ms")
     sort = ("observed_at", "temperature_c", "id", "created_at")
@@ -95,10 +95,10 @@ class Observations(Collection):
     count = True
 
 
-class ObservationItem(Item):
+class Observation(Item):
     """One observation of a station."""
 
-    model = Observation
+    model = models.Observation
     schema = ObservationSchema
     field_columns = {"obs_id": "id"}
     not_found = "no observation {obs_id} at station {station_id}"
@@ -114,15 +114,15 @@ class Weather(Resource):
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def get(self, request, station_id) -> Observation:
+    def get(self, request, station_id) -> models.Observation:
         """The station's latest observation, with the station's name."""
         with self.database.transaction(request) as session:
-            if session.get(Station, station_id) is None:
+            if session.get(models.Station, station_id) is None:
                 raise errors.NotFound(f"no station {station_id}")
             latest = session.scalars(
-                sa.select(Observation)
-                .where(Observation.station_id == station_id)
-                .order_by(Observation.observed_at.desc(), Observation.id.desc())
+                sa.select(models.Observation)
+                .where(models.Observation.station_id == station_id)
+                .order_by(models.Observation.observed_at.desc(), models.Observation.id.desc())
                 .limit(1)
             ).first()
         if latest is None:
@@ -191,8 +191,8 @@ def create_site(
     db = site.database
     site.add("/", Root)
     site.add("/stations", Stations(db))
-    site.add("/stations/{station_id:int}", StationItem(db))
+    site.add("/stations/{station_id:int}", Station(db))
     site.add("/stations/{station_id:int}/observations", Observations(db))
-    site.add("/stations/{station_id:int}/observations/{obs_id:int}", ObservationItem(db))
+    site.add("/stations/{station_id:int}/observations/{obs_id:int}", Observation(db))
     site.add("/stations/{station_id:int}/weather", Weather(db))
     return site
