@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from resourcekit import Resource, Result, Site, auth, errors
+from resourcekit import Created, Page, Resource, Result, Site, auth, errors
 from resourcekit.hosts import AllowedHosts
 from resourcekit.idempotency import Idempotency, IdempotencyStore
 from resourcekit.proxies import TrustedProxies
@@ -59,8 +59,7 @@ class Root(Resource):
 
 
 class Stations(Collection):
-    """The weather stations: filter by ``country`` and by ranges of any coordinate, sort,
-    choose ``fields``, page by ``offset`` or ``cursor``."""
+    """The weather stations."""
 
     model = models.Station
     schema = StationSchema
@@ -68,6 +67,19 @@ class Stations(Collection):
     sort = ("id", "name", "country", "latitude", "longitude", "created_at", "updated_at")
     paging = "offset"
     count = True
+
+    def get(self, request) -> Page:
+        """List stations, by id, a page at a time.
+
+        ``limit`` (1 to 100, default 20) and ``offset`` (or ``cursor``) select the page,
+        ``country`` filters by ISO 3166-1 alpha-2 code; ``Link`` names the ``first``, ``prev``,
+        ``next`` and ``last`` pages.
+        """
+        return super().get(request)
+
+    def post(self, request) -> Created:
+        """Add a station; ``Location`` names it. ``Idempotency-Key`` makes a retry safe."""
+        return super().post(request)
 
 
 class Station(Item):
@@ -80,8 +92,7 @@ class Station(Item):
 
 
 class Observations(Collection):
-    """A station's observations, newest first; ``since`` and ``until`` (ISO 8601 with a UTC
-    offset) bound ``observed_at``; ``expand=station`` includes the station."""
+    """A station's observations, newest first."""
 
     model = models.Observation
     schema = ObservationSchema
@@ -93,6 +104,18 @@ class Observations(Collection):
     not_found = "no station {station_id}"
     paging = "offset"
     count = True
+
+    def get(self, request, station_id) -> Page:
+        """List the station's observations, newest first, a page at a time.
+
+        ``since`` and ``until`` (ISO 8601 with a UTC offset) bound ``observed_at``;
+        ``expand=station`` includes the station.
+        """
+        return super().get(request, station_id=station_id)
+
+    def post(self, request, station_id) -> Created:
+        """Record an observation at the station; ``Location`` names it."""
+        return super().post(request, station_id=station_id)
 
 
 class Observation(Item):
