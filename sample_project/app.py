@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from resourcekit import Created, Page, Resource, Result, Site, auth, errors
 from resourcekit.hosts import AllowedHosts
@@ -144,6 +145,7 @@ class Weather(Resource):
                 raise errors.NotFound(f"no station {station_id}")
             latest = session.scalars(
                 sa.select(models.Observation)
+                .options(joinedload(models.Observation.station))  # its name, in this query
                 .where(models.Observation.station_id == station_id)
                 .order_by(models.Observation.observed_at.desc(), models.Observation.id.desc())
                 .limit(1)

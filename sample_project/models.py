@@ -47,7 +47,7 @@ class Station(_Row, Base):
     elevation_m: Mapped[float | None]
     country: Mapped[str] = mapped_column(sa.String(2))
     observations: Mapped[list[Observation]] = relationship(
-        back_populates="station", passive_deletes=True
+        back_populates="station", passive_deletes=True, lazy="raise"
     )
 
 
@@ -66,7 +66,7 @@ class Observation(_Row, Base):
     pressure_hpa: Mapped[float | None]
     wind_speed_ms: Mapped[float | None]
     wind_direction_deg: Mapped[float | None]
-    station: Mapped[Station] = relationship(back_populates="observations")
+    station: Mapped[Station] = relationship(back_populates="observations", lazy="raise")
 
     @property
     def station_name(self) -> str:
