@@ -73,7 +73,7 @@ class Database:
         has them all: seed it); safe when several processes start at once (PostgreSQL: under an
         advisory lock; SQLite: in one write transaction), and only one of them names a table."""
         attempts = len(self.metadata.tables) + 1  # each failure means another made a table
-        for attempt in range(attempts):
+        while True:
             try:
                 with self.engine.begin() as connection:
                     if connection.dialect.name == "postgresql":
@@ -83,9 +83,9 @@ class Database:
                     self.metadata.create_all(connection)
                 return [name for name in self.metadata.tables if name not in existing]
             except exc.OperationalError as error:  # SQLite: another process made it first
-                if "already exists" not in str(error.orig) or attempt == attempts - 1:
+                attempts -= 1
+                if "already exists" not in str(error.orig) or attempts == 0:
                     raise
-        raise AssertionError("unreachable")  # the last attempt returns or raises
 
     def check(self) -> bool:
         """Readiness: True when a connection answers ``SELECT 1`` within the pool timeout."""
