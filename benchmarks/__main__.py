@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from resourcekit.serving import SERVERS
+
 from . import http, inprocess, report
 from .apps import BASELINE, DATABASE_FRAMEWORKS, FRAMEWORKS, Framework
 from .database import DATABASE_SCENARIOS
@@ -67,8 +69,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                              f"{BASELINE} always runs, as the baseline")
     parser.add_argument("--scenarios", metavar="KEY[,KEY]",
                         help=f"scenarios to run, of {', '.join(_ALL_SCENARIOS)} (default all)")
+    parser.add_argument("--server", metavar="NAME[,NAME]", default="waitress",
+                        help=f"HTTP servers, of {', '.join(SERVERS)} (default waitress); each "
+                             "gets its own table, and several a table comparing them")
     parser.add_argument("--json", metavar="PATH", type=Path, help="write the raw results here")
     args = parser.parse_args(argv)
+    args.servers = _pick(args.server, dict.fromkeys(SERVERS), "server")
     if args.rounds < 1 or args.batch < 1 or args.duration <= 0 or args.http_rounds < 1:
         parser.error("--rounds, --batch, --http-rounds and --duration must be positive")
     return args
@@ -126,25 +132,34 @@ def _inprocess(args: argparse.Namespace, family: Family, names: list[str],
 
 
 def _http(args: argparse.Namespace, family: Family, names: list[str],
-          scenarios: list[Scenario]) -> tuple[list[str], Any]:
-    results = http.run(names, scenarios, duration=args.duration, connections=args.connections,
-                       rounds=args.http_rounds, tool=args.http_tool, family=family.name,
-                       progress=_log)
-    cells = [f"- {name} {key}: {message}" for key, failed in results.cell_errors.items()
-             for name, message in failed.items()]
-    lines = [
-        f"## HTTP through waitress (4 threads){family.title}: requests per second, "
-        "cost ratio to raw WSGI",
-        "",
-        f"{results.tool}, {results.connections} connections, {results.duration:g} s per "
-        f"framework and scenario, {results.rounds} round(s); {results.pinning}. "
-        "Higher req/s is faster; the ratio is raw's req/s over the framework's.",
-        "",
-        *report.http_table(results, scenarios, names, family.letter),
-        *_errors(results.errors),
-        *cells,
-    ]
-    return lines, results
+          scenarios: list[Scenario]) -> tuple[list[str], dict[str, Any]]:
+    """One table per server, and with several servers one comparing them."""
+    every = http.run_servers(args.servers, names, scenarios, duration=args.duration,
+                             connections=args.connections, rounds=args.http_rounds,
+                             tool=args.http_tool, family=family.name, progress=_log)
+    lines: list[str] = []
+    for server, results in every.items():
+        cells = [f"- {name} {key}: {message}" for key, failed in results.cell_errors.items()
+                 for name, message in failed.items()]
+        shape = "4 threads" if server == "waitress" else "1 worker, 4 threads"
+        lines += [
+            *([""] if lines else []),
+            f"## HTTP through {server} ({shape}){family.title}: requests per second, "
+            "cost ratio to raw WSGI",
+            "",
+            f"{results.tool}, {results.connections} connections, {results.duration:g} s per "
+            f"framework and scenario, {results.rounds} round(s); {results.pinning}. "
+            "Higher req/s is faster; the ratio is raw's req/s over the framework's.",
+            "",
+            *report.http_table(results, scenarios, names, family.letter),
+            *_errors(results.errors),
+            *cells,
+        ]
+    if len(every) > 1:
+        lines += ["", f"## Servers compared{family.title}: requests per second, and the ratio "
+                  f"to {args.servers[0]}'s", "",
+                  *report.servers_table(every, scenarios, names)]
+    return lines, every
 
 
 def _errors(errors: dict[str, str]) -> list[str]:
@@ -196,7 +211,10 @@ def main(argv: list[str] | None = None) -> int:
             lines, raw[f"{prefix}inprocess"] = _inprocess(args, family, names, scenarios)
             tables += ["", *lines]
         if not args.inprocess_only:
-            lines, raw[f"{prefix}http"] = _http(args, family, names, scenarios)
+            lines, every = _http(args, family, names, scenarios)
+            for server, results in every.items():  # the first under the name it always had
+                suffix = "" if server == args.servers[0] else f"_{server}"
+                raw[f"{prefix}http{suffix}"] = results
             tables += ["", *lines]
     out += tables
     print("\n".join(out))

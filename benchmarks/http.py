@@ -1,7 +1,8 @@
-"""End-to-end runner: each app behind waitress (4 threads) in its own process, driven over
-loopback by ``wrk`` or, without it, by `benchmarks.loadgen`.
+"""End-to-end runner: each app behind a server (waitress by default, or granian or gunicorn: one
+worker process, 4 threads) in its own process, driven over loopback by ``wrk`` or, without it,
+by `benchmarks.loadgen`.
 
-This adds what the in-process numbers leave out: HTTP parsing, sockets and waitress's threads,
+This adds what the in-process numbers leave out: HTTP parsing, sockets and the server's threads,
 which dilute framework differences as real deployments do. All servers are started (and their
 answers checked) before any load, and each server is pinned to one CPU and the load generator
 to another where the machine allows, so they do not fight over a core.
@@ -16,6 +17,7 @@ import os
 import re
 import selectors
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -24,11 +26,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import median
-from typing import IO
+from typing import IO, Any
 
 from .scenarios import CheckFailed, Probe, Reply, Scenario, verify
 
-__all__ = ["HttpResults", "Measurement", "cpu_plan", "lua_string", "run"]
+__all__ = ["HttpResults", "Measurement", "cpu_plan", "lua_string", "run", "run_servers"]
 
 START_TIMEOUT = 20.0
 """Seconds a server may take to import its framework and bind."""
@@ -53,6 +55,7 @@ class HttpResults:
     connections: int
     pinning: str
     rounds: int = 1
+    server: str = "waitress"
     measurements: dict[str, dict[str, list[Measurement]]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     """Frameworks dropped whole: the server did not start or answered a check wrongly."""
@@ -78,11 +81,11 @@ def cpu_plan() -> tuple[int | None, int | None, str]:
 
 
 @contextlib.contextmanager
-def serving(framework: str, cpu: int | None, threads: int = 4, family: str = "api"
-            ) -> Iterator[int]:
-    """Run ``framework`` under waitress in a subprocess; yield its port; always stop it."""
+def serving(framework: str, cpu: int | None, threads: int = 4, family: str = "api",
+            server: str = "waitress") -> Iterator[int]:
+    """Run ``framework`` under ``server`` in a subprocess; yield its port; always stop it."""
     command = [sys.executable, "-m", "benchmarks.serve", framework, "--threads", str(threads),
-               "--family", family]
+               "--family", family, "--server", server]
     if cpu is not None:
         command += ["--cpu", str(cpu)]
     with tempfile.TemporaryFile() as stderr:
@@ -93,9 +96,24 @@ def serving(framework: str, cpu: int | None, threads: int = 4, family: str = "ap
             cwd=Path(__file__).resolve().parent.parent,
         )
         try:
-            yield _read_port(process, stderr)
+            port = _read_port(process, stderr)
+            _wait_accepting(port)
+            yield port
         finally:
             _stop(process)
+
+
+def _wait_accepting(port: int) -> None:
+    """granian announces its port before its worker listens on it."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _read_port(process: subprocess.Popen, stderr: IO[bytes]) -> int:
@@ -275,12 +293,13 @@ def _measure(tool: str, port: int, scenario: Scenario, results: HttpResults, cpu
 
 
 def _start_all(stack: contextlib.ExitStack, frameworks: list[str], scenarios: list[Scenario],
-               cpu: int | None, results: HttpResults, family: str) -> dict[str, int]:
+               cpu: int | None, results: HttpResults, family: str, server: str
+               ) -> dict[str, int]:
     """Start every server and check its answers; a failing one is dropped with its error."""
     ports = {}
     for name in frameworks:
         try:
-            port = stack.enter_context(serving(name, cpu, family=family))
+            port = stack.enter_context(serving(name, cpu, family=family, server=server))
             for scenario in scenarios:
                 if scenario.applies_to(name):
                     verify(scenario, name, lambda probe, port=port: send(port, probe))
@@ -312,17 +331,19 @@ def run(
     rounds: int = 1,
     tool: str = "auto",
     family: str = "api",
+    server: str = "waitress",
     progress: Callable[[str], None] = lambda line: None,
 ) -> HttpResults:
-    """Serve, check, warm up, then load each framework for ``duration`` seconds per scenario,
-    ``rounds`` times, frameworks rotating so that none is always measured first."""
+    """Serve (with ``server``), check, warm up, then load each framework for ``duration``
+    seconds per scenario, ``rounds`` times, frameworks rotating so that none is always measured
+    first."""
     server_cpu, load_cpu, pinning = cpu_plan()
     tool = choose_tool(tool)
     if tool == "python":
         connections = min(connections, 4)  # more threads only contend for the GIL
-    results = HttpResults(tool, duration, connections, pinning, rounds)
+    results = HttpResults(tool, duration, connections, pinning, rounds, server)
     with contextlib.ExitStack() as stack:
-        ports = _start_all(stack, frameworks, scenarios, server_cpu, results, family)
+        ports = _start_all(stack, frameworks, scenarios, server_cpu, results, family, server)
         _warm_up(tool, ports, scenarios, results, load_cpu)
         order = list(ports)
         for number in range(rounds):
@@ -337,6 +358,12 @@ def run(
     return results
 
 
+def run_servers(servers: list[str], frameworks: list[str], scenarios: list[Scenario],
+                **options: Any) -> dict[str, HttpResults]:
+    """`run` under each server in turn: one set of results per server, each with its raw."""
+    return {server: run(frameworks, scenarios, server=server, **options) for server in servers}
+
+
 def _measure_cell(tool: str, port: int, scenario: Scenario, name: str, results: HttpResults,
                   cpu: int | None, progress: Callable[[str], None]) -> None:
     try:
@@ -345,4 +372,4 @@ def _measure_cell(tool: str, port: int, scenario: Scenario, name: str, results: 
         results.cell_errors.setdefault(scenario.key, {})[name] = str(exc)
         return
     results.measurements.setdefault(scenario.key, {}).setdefault(name, []).append(measured)
-    progress(f"http {scenario.key} {name}: {measured.rps:,.0f} req/s")
+    progress(f"http {results.server} {scenario.key} {name}: {measured.rps:,.0f} req/s")

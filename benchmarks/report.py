@@ -137,3 +137,29 @@ def http_table(results: HttpResults, scenarios: list[Scenario],
             lines.append(f"| {scenario.key} {scenario.title} | " + " | ".join(cells) + " |")
     lines.append(_geomean_row(ratios, columns, family))
     return lines
+
+
+def servers_table(every: dict[str, HttpResults], scenarios: list[Scenario],
+                  frameworks: list[str]) -> list[str]:
+    """One row per framework and scenario, one column per server: req/s (median of the
+    rounds) and, after the first server, its rate over the first server's (above 1.00x is
+    faster)."""
+    servers = list(every)
+    first = every[servers[0]]
+    lines = [f"| framework, scenario | {' | '.join(servers)} |",
+             "| --- |" + " ---: |" * len(servers)]
+    for name in frameworks:
+        for scenario in scenarios:
+            own = first.median_rps(scenario.key, name)
+            cells = []
+            for server in servers:
+                rps = every[server].median_rps(scenario.key, name)
+                if rps is None:
+                    cells.append(_DASH)
+                elif server == servers[0] or not own:
+                    cells.append(f"{rps:,.0f}/s")
+                else:
+                    cells.append(f"{rps:,.0f}/s ({rps / own:.2f}x)")
+            if any(c != _DASH for c in cells):
+                lines.append(f"| {name} {scenario.key} | " + " | ".join(cells) + " |")
+    return lines

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 from . import errors
 from .headers import is_token, quote
 from .methods import SAFE_METHODS
+from .request import Request
 
-if TYPE_CHECKING:
-    from .request import Request
+if TYPE_CHECKING:  # resource imports this module
     from .resource import Resource
 
 __all__ = [

@@ -1,5 +1,5 @@
-"""The ``resourcekit`` command: serve a site with waitress, list its routes, print its OpenAPI
-document or its API versions."""
+"""The ``resourcekit`` command: serve a site (waitress, granian or gunicorn), list its routes,
+print its OpenAPI document or its API versions."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .serving import serve
+from .errors import ConfigurationError
+from .serving import SERVERS, serve
 from .site import Site
 
 __all__ = ["build_parser", "load_site", "main", "print_versions"]
@@ -84,16 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
     """The command line; its help is plain text, each option showing its default."""
     parser = argparse.ArgumentParser(
         prog="resourcekit",
-        description="Serve a resourcekit site with waitress, list its routes, or print its "
-        "OpenAPI document or API versions.",
+        description="Serve a resourcekit site with waitress, granian or gunicorn, list its "
+        "routes, or print its OpenAPI document or API versions.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve_cmd = commands.add_parser(
         "serve",
-        help="serve a site with waitress",
-        description="Serve the site until SIGTERM or Ctrl-C, then let the requests already "
-        "received finish, and exit.",
+        help="serve a site with waitress, granian or gunicorn",
+        description="Serve the site until SIGTERM, then let the requests already received "
+        "finish, and exit.",
     )
     serve_cmd.add_argument("site", metavar="MODULE:ATTR", help=SITE_HELP)
     serve_cmd.add_argument(
@@ -108,7 +109,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads",
         type=int,
         default=4,
-        help="threads answering requests (default: %(default)s)",
+        help="threads answering requests, in each worker (default: %(default)s)",
+    )
+    serve_cmd.add_argument(
+        "--server",
+        choices=SERVERS,
+        default="waitress",
+        help="the HTTP server: waitress (pure Python), or the extras granian and gunicorn "
+        "(default: %(default)s)",
+    )
+    serve_cmd.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes, each with its threads; granian and gunicorn only "
+        "(default: %(default)s)",
+    )
+    serve_cmd.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart the workers when a source file changes, for development; granian and "
+        "gunicorn only (the site is then imported by the workers alone)",
     )
     routes_cmd = commands.add_parser("routes", help="list URI templates, resources and methods")
     routes_cmd.add_argument("site", metavar="MODULE:ATTR", help=SITE_HELP)
@@ -125,18 +146,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    site = load_site(args.site)
     if args.command == "serve":
-        serve(
-            site,
-            host=args.host,
-            port=args.port,
-            threads=args.threads,
-            announce=lambda line: print(f"{site.title}: {line}", flush=True),
-        )
-    elif args.command == "openapi":
+        run_server(args)
+        return
+    site = load_site(args.site)
+    if args.command == "openapi":
         print_openapi(site, args.api_version)
     elif args.command == "versions":
         print_versions(site)
     else:
         print_routes(site)
+
+
+def run_server(args: argparse.Namespace) -> None:
+    """``serve``: the workers import the site by name; without ``--reload`` it is imported here
+    first, so a mistake in it stops the command before any server starts."""
+    title = args.site if args.reload else load_site(args.site).title
+    try:
+        serve(
+            args.site,
+            server=args.server,
+            host=args.host,
+            port=args.port,
+            threads=args.threads,
+            workers=args.workers,
+            reload=args.reload,
+            announce=lambda line: print(f"{title}: {line}", flush=True),
+        )
+    except ConfigurationError as exc:
+        raise SystemExit(f"resourcekit serve: {exc}") from None

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["TCHARS", "is_token", "quote", "unquote"]
+__all__ = ["KEPT_LENGTH", "TCHARS", "is_token", "quote", "unquote"]
 
+KEPT_LENGTH = 256
+"""The longest header value a cache keyed by one keeps (the site's other such caches use it)."""
 TCHARS = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 """A token (``1*tchar``) as a regular expression, to embed in larger ones."""
 _TOKEN = re.compile(TCHARS)

@@ -15,6 +15,7 @@ from typing import TypeVar
 from webob.acceptparse import AcceptValidHeader, create_accept_header
 
 from . import errors
+from .headers import KEPT_LENGTH
 from .media import MediaHandler
 from .memo import Memo
 
@@ -24,8 +25,6 @@ Choice = tuple[MediaHandler, str]
 """A handler and the ``Content-Type`` it answers with."""
 
 _MEMO_LIMIT = 512
-KEPT_LENGTH = 256
-"""The longest header value a cache keyed by one keeps (the site's other such caches use it)."""
 MAX_ACCEPT_LENGTH = 4096
 """A longer ``Accept`` is ignored, as an unparseable one is (RFC 9110 section 12.5.1 lets a
 server disregard it): webob's parser takes time in proportion to the number of ranges times the

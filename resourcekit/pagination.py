@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from .reply import Headers
+from .request import Request
 from .results import Result
-
-if TYPE_CHECKING:
-    from .request import Request
 
 __all__ = ["Page"]
 

@@ -21,14 +21,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from . import errors
 from .headers import quote
 from .proxies import client_of
-
-if TYPE_CHECKING:
-    from .request import Request
+from .request import Request
 
 __all__ = [
     "Decision",

@@ -12,7 +12,7 @@ import webob
 import webob.request
 
 from . import errors
-from .negotiation import KEPT_LENGTH
+from .headers import KEPT_LENGTH
 from .proxies import client_of
 from .schemas import load_body, load_query
 

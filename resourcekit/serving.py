@@ -1,12 +1,17 @@
-"""Serving a WSGI application with waitress, and stopping it without dropping requests.
+"""Serving a WSGI application with waitress, granian or gunicorn, and stopping without
+dropping requests.
 
-waitress stops dead on SIGTERM: requests in flight are cut off, and a load balancer sees errors
-during every deploy. `serve` stops accepting on SIGTERM (or SIGINT), lets the requests already
-received finish and their answers go out, closes idle keep-alive connections, then exits.
+`serve` is the one entry point; ``server=`` picks the server. waitress (the default, pure
+Python, one process) stops dead on SIGTERM: requests in flight are cut off, and a load balancer
+sees errors during every deploy. So under waitress `serve` stops accepting on SIGTERM (or
+SIGINT), lets the requests already received finish and their answers go out, closes idle
+keep-alive connections, then exits. granian and gunicorn (extras of the same names) drain on
+SIGTERM themselves, and run several worker processes; see `resourcekit.servers`.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import signal
 import threading
@@ -20,10 +25,15 @@ from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser, ParsingError
 from waitress.server import BaseWSGIServer, create_server
 
+from .errors import ConfigurationError
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
-__all__ = ["serve"]
+__all__ = ["SERVERS", "serve"]
+
+SERVERS = ("waitress", "granian", "gunicorn")
+"""The servers `serve` can start: waitress is a dependency, the others are extras."""
 
 DRAIN_SECONDS = 30.0
 """How long requests in flight may take to finish once a stop is asked for."""
@@ -51,6 +61,64 @@ beyond it, however steadily the bytes trickle in."""
 
 
 def serve(
+    app: WSGIApplication | str,
+    *,
+    server: str = "waitress",
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    threads: int = 4,
+    workers: int = 1,
+    reload: bool = False,
+    announce: Callable[[str], None] = print,
+    **options: Any,
+) -> None:
+    """Serve ``app`` with ``server`` until SIGTERM, then drain and return.
+
+    ``app`` is a WSGI application, or ``"MODULE:ATTR"`` naming a resourcekit `Site`, which each
+    worker process then imports itself (needed for ``reload``, and for granian where
+    multiprocessing spawns rather than forks, as on macOS and Windows). Listens on 127.0.0.1
+    unless told otherwise. ``workers`` processes of ``threads`` threads each (waitress: one
+    process only). ``reload`` restarts the workers when a source file changes (granian,
+    gunicorn; development only). ``options`` go to the server: waitress adjustments,
+    ``granian.Granian`` arguments or gunicorn settings. A server that is not installed is a
+    `ConfigurationError` naming the extra.
+    """
+    if server not in SERVERS:
+        raise ConfigurationError(f"unknown server {server!r}: one of {', '.join(SERVERS)}")
+    load = functools.partial(_load, app)
+    common: dict[str, Any] = {"host": host, "port": port, "threads": threads,
+                              "workers": workers, "reload": reload, "announce": announce}
+    if server == "granian":
+        from .servers.granian import serve_granian
+
+        target = app if isinstance(app, str) else "wsgi-app"  # granian names its processes so
+        serve_granian(load, target, **common, header_seconds=HEADER_SECONDS,
+                      drain_seconds=DRAIN_SECONDS, max_header_size=MAX_REQUEST_HEADER_SIZE,
+                      **options)
+    elif server == "gunicorn":
+        from .servers.gunicorn import serve_gunicorn
+
+        serve_gunicorn(load, **common, drain_seconds=DRAIN_SECONDS, **options)
+    else:
+        if workers != 1:
+            raise ConfigurationError("waitress runs one process: use granian or gunicorn for "
+                                     "several workers")
+        if reload:
+            raise ConfigurationError("waitress has no reloader: use granian or gunicorn for "
+                                     "reload")
+        _serve_waitress(load(), host=host, port=port, threads=threads, announce=announce,
+                       **options)
+
+
+def _load(app: WSGIApplication | str) -> WSGIApplication:
+    if not isinstance(app, str):
+        return app
+    from .cli import load_site  # the command line's loader: the same checks and messages
+
+    return load_site(app)
+
+
+def _serve_waitress(
     app: WSGIApplication,
     *,
     host: str = "127.0.0.1",
@@ -59,7 +127,7 @@ def serve(
     announce: Callable[[str], None] = print,
     **adjustments: Any,
 ) -> None:
-    """Serve ``app`` until SIGTERM or SIGINT, then drain and return.
+    """Serve ``app`` with waitress until SIGTERM or SIGINT, then drain and return.
 
     Listens on 127.0.0.1 unless told otherwise. ``adjustments`` go to waitress
     (``connection_limit``, ``channel_timeout``...). waitress strips ``Forwarded`` and

@@ -38,21 +38,19 @@ import copy
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from marshmallow import Schema
 
 from . import errors
 from .conditional import http_date
 from .errors import ConfigurationError
+from .request import Request
 from .schemas import load_body
-
-if TYPE_CHECKING:
-    from .request import Request
 
 __all__ = ["Change", "RouteVersions", "Transform", "Versions", "deprecation_headers"]
 
-Transform = Callable[[Any, "Request"], Any]
+Transform = Callable[[Any, Request], Any]
 """``upgrade(data, request)`` or ``downgrade(data, request)``: returns the transformed data."""
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -1,4 +1,6 @@
-"""`resourcekit serve` stops cleanly on SIGTERM: requests in flight finish, then it exits."""
+"""`resourcekit serve` stops cleanly on SIGTERM: requests in flight finish, then it exits.
+
+Each test runs under every server installed (``--server``)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import server_params
 from helpers import free_port
 
 APP = textwrap.dedent(
@@ -57,12 +60,13 @@ def _wait_until_up(port: int, process: subprocess.Popen) -> None:
     raise AssertionError("the server did not start")
 
 
-@pytest.fixture
-def server(tmp_path: Path):
+@pytest.fixture(params=server_params())
+def server(tmp_path: Path, request: pytest.FixtureRequest):
     (tmp_path / "slowapp.py").write_text(APP)
     port = free_port()
+    command = [sys.executable, "-m", "resourcekit", "serve", "slowapp:site", "--port", str(port)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "resourcekit", "serve", "slowapp:site", "--port", str(port)],
+        [*command, "--server", request.param],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:

@@ -1,9 +1,18 @@
 """`resourcekit serve` holds up against hostile clients over real HTTP (issue 18, items 2-4).
 
-Each test starts ``python -m resourcekit serve`` on a free loopback port and, while an attack is
-under way, checks that a normal client keeps getting answers within a second each: waitress parses
-request heads in its one event-loop thread, so a slow parse or a full connection table stops
-everyone.
+Each test starts ``python -m resourcekit serve`` on a free loopback port, under each server, and,
+while an attack is under way, checks that a normal client keeps getting answers within a second
+each: waitress parses request heads in its one event-loop thread, so a slow parse or a full
+connection table stops everyone.
+
+Where a server does something else by design, the test says so and checks what it does:
+
+- granian parses header fields in linear time and strips their padding: a padded field within
+  its 16 KiB head limit is answered 200 at once (beyond, 431), where waitress answers 400;
+- gunicorn sends ``100 Continue`` itself before the site can refuse a body, keeps the
+  connection after a 413 (reading the body it refused), and has no deadline for a request head:
+  a few hundred clients trickling their heads hold all its threads, and others wait (an expected
+  failure here: gunicorn is meant to sit behind a buffering proxy such as nginx).
 """
 
 from __future__ import annotations
@@ -16,12 +25,12 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from conftest import server_params
 from helpers import free_port, running, wait_until_serving
 
-from resourcekit.serving import HEADER_SECONDS
+from resourcekit.serving import HEADER_SECONDS, MAX_REQUEST_HEADER_SIZE
 
 APP = textwrap.dedent(
     """
@@ -40,13 +49,20 @@ APP = textwrap.dedent(
 )
 
 
-@pytest.fixture
-def port(tmp_path: Path) -> Iterator[int]:
-    (tmp_path / "limitsapp.py").write_text(APP)
+@pytest.fixture(scope="module", params=server_params())
+def server(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def port(server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """One server per module and server name: each test leaves it as it found it."""
+    folder = tmp_path_factory.mktemp(server)
+    (folder / "limitsapp.py").write_text(APP)
     number = free_port()
     command = [sys.executable, "-m", "resourcekit", "serve", "limitsapp:site"]
-    command += ["--port", str(number)]
-    with running(command, cwd=tmp_path) as process:
+    command += ["--port", str(number), "--server", server]
+    with running(command, cwd=folder) as process:
         wait_until_serving(number, process)
         yield number
 
@@ -107,6 +123,20 @@ def _answer(sock: socket.socket, timeout: float) -> bytes:
     return received
 
 
+def _until(sock: socket.socket, marker: bytes, timeout: float) -> bytes:
+    """What the server sends until ``marker`` is in it, it closes, or ``timeout`` passes."""
+    sock.settimeout(timeout)
+    received = b""
+    deadline = time.monotonic() + timeout
+    with contextlib.suppress(ConnectionResetError, BrokenPipeError, TimeoutError):
+        while marker not in received and time.monotonic() < deadline:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    return received
+
+
 def _send(sock: socket.socket, data: bytes) -> None:
     """Send what the server will take: it may answer and close before reading everything."""
     with contextlib.suppress(ConnectionResetError, BrokenPipeError):
@@ -150,18 +180,26 @@ SHAPES = [
 
 @pytest.mark.parametrize("size", [256_000, 15_000], ids=["256KB", "15KB"])
 @pytest.mark.parametrize("shape", SHAPES)
-def test_padded_header_is_refused_fast_while_others_are_served(port, shape, size):
+def test_padded_header_is_refused_fast_while_others_are_served(server, port, shape, size):
     head = shape(b" " * size)
     with normal_client(port) as problems, socket.create_connection(("127.0.0.1", port), 5) as sock:
         time.sleep(0.2)
         started = time.monotonic()
         _send(sock, head)
-        answer = _answer(sock, timeout=1.5)
+        answer = _until(sock, b"\r\n", timeout=1.5)
         took = time.monotonic() - started
         time.sleep(0.3)  # the normal client has a go after the attack too
     status = answer[:12]
-    assert took < 1.0, f"answered {status!r} after {took:.2f}s"
-    assert status in (b"", b"HTTP/1.1 400", b"HTTP/1.1 431", b"HTTP/1.0 400", b"HTTP/1.0 431")
+    accepted = server == "granian" and size < MAX_REQUEST_HEADER_SIZE and b"\r\n " not in head
+    if accepted and b"Transfer-Encoding" in head:
+        assert answer == b""  # a valid chunked request: its body is awaited
+    else:
+        assert took < 1.0, f"answered {status!r} after {took:.2f}s"
+    refused = (b"", b"HTTP/1.1 400", b"HTTP/1.1 414", b"HTTP/1.1 431", b"HTTP/1.0 400",
+               b"HTTP/1.0 431")
+    if accepted:
+        refused += (b"HTTP/1.1 200",)  # parsed in linear time, padding stripped
+    assert status in refused
     assert problems == []
 
 
@@ -184,14 +222,16 @@ def _post_head(length: int, *extra: bytes) -> bytes:
         pytest.param(_post_head(2 * 1024**2, b"Expect: 100-continue"), id="2MiB-expect"),
     ],
 )
-def test_declared_oversized_body_is_refused_before_it_is_sent(port, head):
+def test_declared_oversized_body_is_refused_before_it_is_sent(server, port, head):
     with socket.create_connection(("127.0.0.1", port), 5) as sock:
         started = time.monotonic()
         sock.sendall(head)  # and not a byte of the body
-        answer = _answer(sock, timeout=1.5)
+        answer = _until(sock, b"HTTP/1.1 413 ", timeout=1.5)
         took = time.monotonic() - started
-    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
-    assert b"100 Continue" not in answer
+    if server == "gunicorn" and b"Expect" in head:  # gunicorn asks for the body itself
+        assert answer.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 413 ")
+    else:
+        assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
     assert took < 1.0
 
 
@@ -219,8 +259,12 @@ def test_body_within_the_limit_is_still_accepted(port):
 # -- item 4: slow clients -------------------------------------------------------------------------
 
 
-def test_slow_clients_neither_starve_others_nor_stay(port):
+def test_slow_clients_neither_starve_others_nor_stay(server, port, request):
     """200 clients trickling a header byte every 0.5 s: others served; closed after the deadline."""
+    if server == "gunicorn":
+        request.applymarker(pytest.mark.xfail(
+            strict=True, reason="gunicorn's threads wait on slow heads: put a buffering proxy "
+            "in front"))
     slow = [socket.create_connection(("127.0.0.1", port), 5) for _ in range(200)]
     head = b"GET /fast HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 1000
     try:
@@ -238,6 +282,7 @@ def test_slow_clients_neither_starve_others_nor_stay(port):
                 if len(closed) == len(slow):
                     break
         took = time.monotonic() - opened
+        assert problems == []
         for number, sock in enumerate(slow):
             if number not in closed:
                 assert _answer(sock, timeout=0.1) == b"" and _closed(sock), number

@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from sqlapp import STATION, count, database_at, make_site
+from sqlapp import STATION, count
 
 from resourcekit.sql import Database
 from resourcekit.testing import Client
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with database_at(request.param, request, tmp_path) as database:
-        yield database
-
-
-@pytest.fixture
-def client(db: Database) -> Client:
-    return Client(make_site(db))
 
 
 @pytest.mark.parametrize("query", ["name=a%00b", "name[gte]=%00", "country=%00%00"])

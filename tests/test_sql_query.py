@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from sqlapp import Observation, Station, count, database_at, make_site, station
+from sqlapp import Observation, Station, count, make_site, station
 
 from resourcekit.sql import Database
 from resourcekit.testing import Client
 
 XML = {"Accept": "application/xml"}
 START = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with database_at(request.param, request, tmp_path) as database:
-        yield database
-
-
-@pytest.fixture
-def client(db: Database) -> Client:
-    return Client(make_site(db))
 
 
 def _stations(db: Database, rows: list[tuple[str, str, float | None]]) -> None:

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -32,17 +31,6 @@ from resourcekit.sql import Database
 from resourcekit.testing import Client
 
 XML = {"Accept": "application/xml"}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with database_at(request.param, request, tmp_path) as database:
-        yield database
-
-
-@pytest.fixture
-def client(db: Database) -> Client:
-    return Client(make_site(db))
 
 
 def test_create_read_replace_merge_delete(client: Client) -> None:

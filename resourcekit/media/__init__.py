@@ -8,12 +8,11 @@ handlers that declare they read it (`MediaHandler.parses`). Add a format by subc
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from marshmallow import Schema
 
-if TYPE_CHECKING:
-    from ..request import Request
+from ..request import Request
 
 __all__ = ["MediaHandler"]
 

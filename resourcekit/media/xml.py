@@ -24,8 +24,6 @@ from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
-import defusedxml
-import defusedxml.ElementTree
 from marshmallow import Schema, fields
 
 from .. import errors
@@ -60,15 +58,23 @@ _XSI_NIL = f"{{{_XSI_NS}}}nil"
 _PROBLEM_NS = "urn:ietf:rfc:7807"
 _DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
+
+
+def _lazy(source: str) -> Callable[[], re.Pattern[str]]:
+    """A pattern compiled on first use: these wide character classes take milliseconds to
+    compile, which every site would pay at import, XML or not."""
+    return functools.cache(lambda: re.compile(source))
+
+
 # XML 1.0 cannot carry these characters at all, not even as character references.
-_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_ILLEGAL = _lazy("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # XML 1.0's name characters, less the astral planes: expat (the parser that reads them back)
 # refuses a name with a character beyond U+FFFF, so such a key is written as a <field name=...>.
 _NAME_START = (
     "A-Z_a-z\xc0-\xd6\xd8-\xf6\xf8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c\u200d\u2070-\u218f"
     "\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd"
 )
-_NCNAME = re.compile(f"[{_NAME_START}][{_NAME_START}\\-.0-9\xb7\u0300-\u036f\u203f\u2040]*")
+_NCNAME = _lazy(f"[{_NAME_START}][{_NAME_START}\\-.0-9\xb7\u0300-\u036f\u203f\u2040]*")
 _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 _Spec = Schema | fields.Field[Any] | None
@@ -120,7 +126,7 @@ def _pluralise(name: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def _is_ncname(name: str) -> bool:
     """Keys repeat across responses; ElementTree itself writes any tag, valid or not."""
-    return _NCNAME.fullmatch(name) is not None
+    return _NCNAME().fullmatch(name) is not None
 
 
 # -- rendering --------------------------------------------------------------------------------
@@ -201,7 +207,7 @@ def _escape(text: str) -> str:
 
 def _escape_attr(text: str) -> str:
     return (
-        _escape(_ILLEGAL.sub("\ufffd", text))
+        _escape(_ILLEGAL().sub("\ufffd", text))
         .replace('"', "&quot;")
         .replace("\n", "&#10;")
         .replace("\t", "&#9;")
@@ -211,7 +217,7 @@ def _escape_attr(text: str) -> str:
 def _text(value: Any) -> str:
     """The text of a scalar, spelled as JSON spells it; also the types `JSONHandler` accepts."""
     if isinstance(value, str):
-        return _ILLEGAL.sub("\ufffd", value)
+        return _ILLEGAL().sub("\ufffd", value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -278,6 +284,8 @@ _CHUNK = 64 * 1024
 
 def _parse_tree(document: bytes | str, max_depth: int, max_elements: int) -> ET.Element:
     """The root element of ``document``, parsed with DTDs and entities refused, within limits."""
+    import defusedxml.ElementTree  # imported by the sites that are sent XML
+
     parser = defusedxml.ElementTree.DefusedXMLParser(
         target=_LimitedBuilder(max_depth, max_elements),
         forbid_dtd=True,
