@@ -10,8 +10,10 @@ recorded with the row they create.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -22,6 +24,7 @@ from resourcekit.idempotency import Idempotency, IdempotencyStore
 from resourcekit.proxies import TrustedProxies
 from resourcekit.ratelimit import RateLimit, RateLimitStore
 from resourcekit.sql import Collection, Database, Item
+from resourcekit.versioning import Change, Versions
 
 from . import models
 from .schemas import ObservationSchema, RootSchema, StationSchema, WeatherSchema, windowed
@@ -97,7 +100,7 @@ class Observations(Collection):
 
     model = models.Observation
     schema = ObservationSchema
-    filters = ("observed_at", "temperature_c", "humidity_pct", "pressure_hpa", "wind_speed_ms")
+    filters = ("observed_at", "temperature_c", "humidity_pct", "pressure_hpa")
     sort = ("observed_at", "temperature_c", "id", "created_at")
     default_sort = "-observed_at"
     aliases = {"since": "observed_at[gte]", "until": "observed_at[lte]"}
@@ -158,6 +161,34 @@ class Weather(Resource):
 Observations.query_schema = windowed(Observations.query_schema)
 
 
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+
+
+def _xml_wind_numbers(data: Any, request: Any) -> Any:
+    """An XML body's wind members as numbers, as the XML reader types the members the newest
+    schema names (until it reads an older version's moved members by the schema too)."""
+    wind = data.get("wind") if request.content_type.endswith("xml") else None
+    for name, value in (wind or {}).items():
+        if isinstance(value, str) and _NUMBER.fullmatch(value):
+            wind[name] = float(value)
+    return data
+
+
+VERSIONS = Versions(
+    "2026-11-23",
+    Change(
+        "2027-01-15",
+        "Observations nest their wind: `wind.speed_ms` and `wind.direction_deg` were"
+        " `wind_speed_ms` and `wind_direction_deg`.",
+        schema=ObservationSchema,
+        renamed={"wind_speed_ms": "wind.speed_ms", "wind_direction_deg": "wind.direction_deg"},
+        upgrade=_xml_wind_numbers,
+    ),
+    default="2026-11-23",
+)
+"""The API's versions: a request naming none in ``API-Version`` gets the first."""
+
+
 class WeatherSite(Site):
     """The site, holding its database so that whoever made it can close it (`close`)."""
 
@@ -171,6 +202,7 @@ class WeatherSite(Site):
             authentication={"get": [], "*": [writers]},
             idempotent=True,
             docs=True,
+            versions=VERSIONS,
         )
         self.database = database
         self.api_token = api_token

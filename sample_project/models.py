@@ -64,8 +64,7 @@ class Observation(_Row, Base):
     temperature_c: Mapped[float]
     humidity_pct: Mapped[float | None]
     pressure_hpa: Mapped[float | None]
-    wind_speed_ms: Mapped[float | None]
-    wind_direction_deg: Mapped[float | None]
+    wind: Mapped[dict[str, float | None]] = mapped_column(sa.JSON)
     station: Mapped[Station] = relationship(back_populates="observations", lazy="raise")
 
     @property

@@ -93,6 +93,14 @@ class StationSchema(Schema):
         xml_plural = "stations"
 
 
+class WindSchema(Schema):
+    speed_ms = _optional_number(validate.Range(min=0), metadata=_example(12.4))
+    direction_deg = _optional_number(validate.Range(min=0, max=360), metadata=_example(270.0))
+
+    class Meta:
+        description = "The wind: its speed, and the direction it blows from (degrees from north)."
+
+
 class ObservationSchema(Schema):
     id = fields.Int(dump_only=True, metadata=_example(1042))
     station_id = fields.Int(dump_only=True, metadata=_example(1))
@@ -104,10 +112,7 @@ class ObservationSchema(Schema):
     pressure_hpa = _optional_number(
         validate.Range(min=800, max=1100), metadata=_example(1012.3)
     )
-    wind_speed_ms = _optional_number(validate.Range(min=0), metadata=_example(12.4))
-    wind_direction_deg = _optional_number(
-        validate.Range(min=0, max=360), metadata=_example(270.0)
-    )
+    wind = fields.Nested(WindSchema, load_default=lambda: WindSchema().load({}))
     created_at = _timestamp(dump_only=True, metadata=_example("2026-11-23T12:00:04+00:00"))
     updated_at = _timestamp(dump_only=True, metadata=_example("2026-11-23T12:00:04+00:00"))
 

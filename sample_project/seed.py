@@ -86,8 +86,10 @@ def _observed(station: SeedStation, at: dt.datetime) -> dict[str, Any]:
         "temperature_c": round(station.mean_c + station.daily_range_c / 2 * warmth, 1),
         "humidity_pct": round(min(100.0, max(5.0, station.humidity_pct - 10 * warmth))),
         "pressure_hpa": round(station.pressure_hpa + 1.2 * tide, 1),
-        "wind_speed_ms": round(station.wind_ms * (1 + 0.35 * gustiness), 1),
-        "wind_direction_deg": round(station.wind_from_deg + 25 * veer, -1) % 360,
+        "wind": {
+            "speed_ms": round(station.wind_ms * (1 + 0.35 * gustiness), 1),
+            "direction_deg": round(station.wind_from_deg + 25 * veer, -1) % 360,
+        },
     }
 
 
