@@ -1,10 +1,7 @@
-"""The weather-station API: resources declared over the models, and `create_site`.
+"""The weather-station API: resources declared over the models, its versions, `create_site`.
 
-Reads are open; writes need ``Authorization: Bearer <token>``. Stations and observations carry
-``ETag`` (their row version) and ``Last-Modified``; a conditional ``PUT``/``PATCH``/``DELETE`` of
-a station is a compare-and-set in the statement itself (`resourcekit.sql`), so no concurrent
-change is lost between the site's check and the write. ``POST``s honour ``Idempotency-Key``,
-recorded with the row they create.
+Reads are open; writes need ``Authorization: Bearer <token>``. ``ETag`` is a row's version, and a
+conditional write a compare-and-set in its statement (`resourcekit.sql`).
 """
 
 from __future__ import annotations
@@ -28,9 +25,8 @@ from resourcekit.versioning import Change, Versions
 
 from . import models
 from .schemas import ObservationSchema, RootSchema, StationSchema, WeatherSchema, windowed
-from .stores import open_database
 
-__all__ = ["TITLE", "VERSION", "WeatherSite", "create_site"]
+__all__ = ["TITLE", "VERSION", "VERSIONS", "WeatherSite", "create_site", "open_database"]
 
 TITLE = "Weather stations"
 VERSION = "1.0.0"
@@ -73,12 +69,7 @@ class Stations(Collection):
     count = True
 
     def get(self, request) -> Page:
-        """List stations, by id, a page at a time.
-
-        ``limit`` (1 to 100, default 20) and ``offset`` (or ``cursor``) select the page,
-        ``country`` filters by ISO 3166-1 alpha-2 code; ``Link`` names the ``first``, ``prev``,
-        ``next`` and ``last`` pages.
-        """
+        """List stations, by id, a page at a time; ``Link`` names the other pages."""
         return super().get(request)
 
     def post(self, request) -> Created:
@@ -110,11 +101,7 @@ class Observations(Collection):
     count = True
 
     def get(self, request, station_id) -> Page:
-        """List the station's observations, newest first, a page at a time.
-
-        ``since`` and ``until`` (ISO 8601 with a UTC offset) bound ``observed_at``;
-        ``expand=station`` includes the station.
-        """
+        """List the station's observations, newest first, a page at a time."""
         return super().get(request, station_id=station_id)
 
     def post(self, request, station_id) -> Created:
@@ -214,6 +201,14 @@ class WeatherSite(Site):
         self.database.dispose()
 
 
+def open_database(target: str | os.PathLike[str]) -> Database:
+    """PostgreSQL for a ``postgresql://`` (or ``postgres://``) URL, else SQLite at the path."""
+    url = str(target)
+    if url.lower().startswith(("postgresql://", "postgres://")):
+        return Database("postgresql" + url[url.index("://") :], models.Base.metadata)
+    return Database(f"sqlite:///{os.path.abspath(target)}", models.Base.metadata)
+
+
 def create_site(
     db_path: str | os.PathLike[str],
     *,
@@ -224,17 +219,14 @@ def create_site(
     trusted_proxies: TrustedProxies | Sequence[str] | None = None,
     allowed_hosts: Sequence[str] | None = None,
 ) -> WeatherSite:
-    """The weather-station API as a WSGI application, storing its data at ``db_path``.
+    """The weather-station API as a WSGI application, storing its data at ``db_path`` (see
+    `open_database`); missing tables are created, and ``site.close()`` closes its connections.
 
-    ``db_path`` is the path of a SQLite database, or a ``postgresql://`` URL (see
-    `sample_project.stores.open_database`). Writes need ``Authorization: Bearer <api_token>``;
-    without a token a random one is made (``site.api_token``). ``rate_limit`` (``"600/minute"``)
-    limits each client address. ``idempotency_store`` and ``rate_limit_store`` replace the
-    in-memory stores of idempotency keys and rate-limit counters: several processes serving one
-    database must share them (`sample_project.stores.redis_stores`). ``trusted_proxies`` lists the
-    load balancers whose ``X-Forwarded-*``/``Forwarded`` headers are believed; ``allowed_hosts``
-    the host names the API answers to (any valid host when None). Missing tables are created;
-    ``site.close()`` closes the database's connections.
+    Writes need ``Authorization: Bearer <api_token>`` (a random one when None:
+    ``site.api_token``). ``rate_limit`` (``"600/minute"``) limits each client address. Several
+    processes serving one database share their ``idempotency_store`` and ``rate_limit_store``
+    (in Redis). ``trusted_proxies``: the load balancers whose ``X-Forwarded-*`` headers are
+    believed; ``allowed_hosts``: the host names answered (any valid one when None).
     """
     limit = RateLimit(rate_limit, store=rate_limit_store) if rate_limit else None  # a bad rate
     proxies = TrustedProxies.coerce(trusted_proxies)  # or address fails before the db opens

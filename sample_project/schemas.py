@@ -1,9 +1,7 @@
-"""The representations of the weather-station API, one marshmallow schema each.
+"""The representations of the weather-station API (its newest version), a schema each.
 
-The same schema reads JSON and XML bodies: the XML handler types the text of number fields as
-JSON would, so number fields take numbers only, never strings, booleans, NaN or Infinity, in
-either format. ``Meta.xml_name`` / ``Meta.xml_plural`` name the XML elements of one object and of
-a collection.
+One schema reads JSON and XML (whose reader types number fields' text as JSON would): a number
+field takes numbers only, never strings, booleans, NaN or Infinity, in either format.
 """
 
 from __future__ import annotations
@@ -37,8 +35,7 @@ def _optional_number(*validators: validate.Validator, **kwargs: Any) -> Number:
     return Number(load_default=None, allow_none=True, validate=list(validators), **kwargs)
 
 
-def _example(value: Any) -> dict[str, Any]:
-    """A field's ``metadata``: the value the OpenAPI document shows as its example."""
+def _example(value: Any) -> dict[str, Any]:  # the value the OpenAPI document shows
     return {"example": value}
 
 
@@ -90,7 +87,6 @@ class StationSchema(Schema):
     class Meta:
         description = "A weather station: where it stands, in WGS 84 degrees and metres."
         xml_name = "station"
-        xml_plural = "stations"
 
 
 class WindSchema(Schema):
@@ -121,12 +117,9 @@ class ObservationSchema(Schema):
             "One observation at a station: temperature, and what else the station measures."
         )
         xml_name = "observation"
-        xml_plural = "observations"
 
 
 class WeatherSchema(ObservationSchema):
-    """The latest observation of a station, with the station's name."""
-
     station_name = fields.Str(dump_only=True, metadata=_example("Zugspitze"))
 
     class Meta:
@@ -140,8 +133,6 @@ class _LinksSchema(Schema):
 
 
 class RootSchema(Schema):
-    """The API root: what this API is, and where its collections are."""
-
     title = fields.Str(dump_only=True, metadata=_example("Weather stations"))
     version = fields.Str(dump_only=True, metadata=_example("1.0.0"))
     description = fields.Str(
@@ -153,7 +144,6 @@ class RootSchema(Schema):
     class Meta:
         description = "The API root: what this API is, and where its collections are."
         xml_name = "api"
-        xml_plural = "apis"
 
 
 def windowed(query: Schema) -> Schema:

@@ -43,13 +43,8 @@ class SeedStation:
 
     def station(self) -> dict[str, Any]:
         """The station as a client would POST it."""
-        return {
-            "name": self.name,
-            "latitude": self.latitude,
-            "longitude": self.longitude,
-            "elevation_m": self.elevation_m,
-            "country": self.country,
-        }
+        names = ("name", "latitude", "longitude", "elevation_m", "country")
+        return {name: getattr(self, name) for name in names}
 
 
 STATIONS = (

@@ -57,7 +57,7 @@ from test_stores import redis_server, unavailable
 
 from resourcekit.testing import Client
 from sample_project import create_site
-from sample_project.stores import open_database
+from sample_project.app import open_database
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = caching.TOKEN  # the read-modify-write clients of test_sample_caching send this one
