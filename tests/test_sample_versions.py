@@ -174,7 +174,8 @@ class TestVersions:
     )
     def test_a_body_in_the_wrong_shape_is_a_clear_422(self, client, station, media, version,
                                                       body, errors):
-        if media == XML and (body.get("wind", {}) is None or "3.4" in str(body)):
+        wind = body.get("wind", {})
+        if media == XML and (wind is None or isinstance(wind.get("speed_ms"), str)):
             pytest.skip("XML spells numbers and strings alike, and a null object as nil")
         refused = send(client, version, "POST", f"{station}/observations", media, body)
         found = problem(refused, 422, version)
