@@ -1,13 +1,5 @@
-"""sample_project: a weather-station API built on resourcekit, storing its data in SQLite.
-
-``create_site(path)`` returns the WSGI application; ``python -m sample_project`` serves it with
-waitress on ``HOST``:``PORT`` (default 127.0.0.1:8080), with the database at ``SAMPLE_DB``
-(default ``sample.db`` in the working folder).
-
-Routes: ``/`` (links), ``/stations`` (paginated, ``?country=``), ``/stations/{id}`` (GET, PUT,
-PATCH, DELETE), ``/stations/{id}/observations`` (newest first, ``?since=&until=``),
-``/stations/{id}/observations/{obs_id}`` and ``/stations/{id}/weather`` (the latest observation).
-Every one speaks JSON and XML both ways.
+"""sample_project: a weather-station API declared on `resourcekit.sql`, with no SQL of its own,
+in SQLite (or PostgreSQL); ``python -m sample_project`` serves it (see `sample_project.app`).
 """
 
 from .app import create_site

@@ -1,9 +1,7 @@
-"""The representations of the weather-station API, one marshmallow schema each.
+"""The representations of the weather-station API (its newest version), a schema each.
 
-The same schema reads JSON and XML bodies: the XML handler types the text of number fields as
-JSON would, so number fields take numbers only, never strings, booleans, NaN or Infinity, in
-either format. ``Meta.xml_name`` / ``Meta.xml_plural`` name the XML elements of one object and of
-a collection.
+One schema reads JSON and XML (whose reader types number fields' text as JSON would): a number
+field takes numbers only, never strings, booleans, NaN or Infinity, in either format.
 """
 
 from __future__ import annotations
@@ -14,13 +12,11 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 __all__ = [
-    "ObservationQuerySchema",
     "ObservationSchema",
-    "PageQuerySchema",
     "RootSchema",
-    "StationQuerySchema",
     "StationSchema",
     "WeatherSchema",
+    "windowed",
 ]
 
 class Number(fields.Float):
@@ -39,8 +35,7 @@ def _optional_number(*validators: validate.Validator, **kwargs: Any) -> Number:
     return Number(load_default=None, allow_none=True, validate=list(validators), **kwargs)
 
 
-def _example(value: Any) -> dict[str, Any]:
-    """A field's ``metadata``: the value the OpenAPI document shows as its example."""
+def _example(value: Any) -> dict[str, Any]:  # the value the OpenAPI document shows
     return {"example": value}
 
 
@@ -92,7 +87,14 @@ class StationSchema(Schema):
     class Meta:
         description = "A weather station: where it stands, in WGS 84 degrees and metres."
         xml_name = "station"
-        xml_plural = "stations"
+
+
+class WindSchema(Schema):
+    speed_ms = _optional_number(validate.Range(min=0), metadata=_example(12.4))
+    direction_deg = _optional_number(validate.Range(min=0, max=360), metadata=_example(270.0))
+
+    class Meta:
+        description = "The wind: its speed, and the direction it blows from (degrees from north)."
 
 
 class ObservationSchema(Schema):
@@ -106,10 +108,7 @@ class ObservationSchema(Schema):
     pressure_hpa = _optional_number(
         validate.Range(min=800, max=1100), metadata=_example(1012.3)
     )
-    wind_speed_ms = _optional_number(validate.Range(min=0), metadata=_example(12.4))
-    wind_direction_deg = _optional_number(
-        validate.Range(min=0, max=360), metadata=_example(270.0)
-    )
+    wind = fields.Nested(WindSchema, load_default=lambda: WindSchema().load({}))
     created_at = _timestamp(dump_only=True, metadata=_example("2026-11-23T12:00:04+00:00"))
     updated_at = _timestamp(dump_only=True, metadata=_example("2026-11-23T12:00:04+00:00"))
 
@@ -118,12 +117,9 @@ class ObservationSchema(Schema):
             "One observation at a station: temperature, and what else the station measures."
         )
         xml_name = "observation"
-        xml_plural = "observations"
 
 
 class WeatherSchema(ObservationSchema):
-    """The latest observation of a station, with the station's name."""
-
     station_name = fields.Str(dump_only=True, metadata=_example("Zugspitze"))
 
     class Meta:
@@ -137,8 +133,6 @@ class _LinksSchema(Schema):
 
 
 class RootSchema(Schema):
-    """The API root: what this API is, and where its collections are."""
-
     title = fields.Str(dump_only=True, metadata=_example("Weather stations"))
     version = fields.Str(dump_only=True, metadata=_example("1.0.0"))
     description = fields.Str(
@@ -150,30 +144,20 @@ class RootSchema(Schema):
     class Meta:
         description = "The API root: what this API is, and where its collections are."
         xml_name = "api"
-        xml_plural = "apis"
 
 
-class PageQuerySchema(Schema):
-    """``limit`` and ``offset``, shared by every paginated collection."""
+def windowed(query: Schema) -> Schema:
+    """A collection's query schema that refuses a window whose ``since`` is after ``until``."""
 
-    limit = fields.Int(load_default=20, validate=validate.Range(min=1, max=100))
-    offset = fields.Int(load_default=0, validate=validate.Range(min=0, max=2**63 - 1))
+    class Windowed(type(query)):  # type: ignore[misc]
+        class Meta(type(query).Meta):  # type: ignore[misc]
+            description = "`since` must not be after `until`: such a window is refused with `400`."
 
+        @validates_schema
+        def _window(self, data: dict[str, Any], **kwargs: Any) -> None:
+            since: dt.datetime | None = data.get("alias__since")
+            until: dt.datetime | None = data.get("alias__until")
+            if since is not None and until is not None and since > until:
+                raise ValidationError("must not be before since", field_name="until")
 
-class StationQuerySchema(PageQuerySchema):
-    country = fields.Str(load_default=None, validate=_COUNTRY, metadata=_example("DE"))
-
-
-class ObservationQuerySchema(PageQuerySchema):
-    since = _timestamp(load_default=None, metadata=_example("2026-11-23T00:00:00+00:00"))
-    until = _timestamp(load_default=None, metadata=_example("2026-11-24T00:00:00+00:00"))
-
-    class Meta:
-        description = "`since` must not be after `until`: such a window is refused with `400`."
-
-    @validates_schema
-    def _window(self, data: dict[str, Any], **kwargs: Any) -> None:
-        since: dt.datetime | None = data.get("since")
-        until: dt.datetime | None = data.get("until")
-        if since is not None and until is not None and since > until:
-            raise ValidationError("must not be before since", field_name="until")
+    return Windowed()

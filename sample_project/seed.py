@@ -15,8 +15,10 @@ import datetime as dt
 import math
 from typing import TYPE_CHECKING, Any
 
+from .models import Observation, Station
+
 if TYPE_CHECKING:
-    from .stores import DataStore
+    from resourcekit.sql import Database
 
 __all__ = ["STATIONS", "SeedStation", "observations", "seed"]
 
@@ -41,13 +43,8 @@ class SeedStation:
 
     def station(self) -> dict[str, Any]:
         """The station as a client would POST it."""
-        return {
-            "name": self.name,
-            "latitude": self.latitude,
-            "longitude": self.longitude,
-            "elevation_m": self.elevation_m,
-            "country": self.country,
-        }
+        names = ("name", "latitude", "longitude", "elevation_m", "country")
+        return {name: getattr(self, name) for name in names}
 
 
 STATIONS = (
@@ -84,19 +81,25 @@ def _observed(station: SeedStation, at: dt.datetime) -> dict[str, Any]:
         "temperature_c": round(station.mean_c + station.daily_range_c / 2 * warmth, 1),
         "humidity_pct": round(min(100.0, max(5.0, station.humidity_pct - 10 * warmth))),
         "pressure_hpa": round(station.pressure_hpa + 1.2 * tide, 1),
-        "wind_speed_ms": round(station.wind_ms * (1 + 0.35 * gustiness), 1),
-        "wind_direction_deg": round(station.wind_from_deg + 25 * veer, -1) % 360,
+        "wind": {
+            "speed_ms": round(station.wind_ms * (1 + 0.35 * gustiness), 1),
+            "direction_deg": round(station.wind_from_deg + 25 * veer, -1) % 360,
+        },
     }
 
 
-def seed(store: DataStore, now: dt.datetime | None = None) -> tuple[int, int]:
-    """Add `STATIONS` with their observations up to ``now`` (default: the current time); how
-    many stations and observations were added."""
+def seed(database: Database, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Add `STATIONS` with their observations up to ``now`` (default: the current time), in one
+    transaction; how many stations and observations were added."""
     now = now or dt.datetime.now(dt.UTC)
     added = 0
-    for station in STATIONS:
-        row = store.create_station(station.station())
-        for observation in observations(station, now):
-            store.create_observation(row["id"], observation)
-            added += 1
+    with database.sessions.begin() as session:
+        for station in STATIONS:
+            made = [Observation(**_stamped(o, now)) for o in observations(station, now)]
+            session.add(Station(**_stamped(station.station(), now), observations=made))
+            added += len(made)
     return len(STATIONS), added
+
+
+def _stamped(values: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    return {**values, "created_at": now, "updated_at": now, "version": 1}

@@ -55,7 +55,9 @@ from postgres import Postgres
 from test_sample_caching import CLIENTS, CYCLES, _increment
 from test_stores import redis_server, unavailable
 
-from sample_project.store import Store
+from resourcekit.testing import Client
+from sample_project import create_site
+from sample_project.app import open_database
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = caching.TOKEN  # the read-modify-write clients of test_sample_caching send this one
@@ -353,7 +355,8 @@ class TestSampleAPIOnPostgres(api.TestSampleAPI):
 
         url = _api_database(postgres)
         with psycopg.connect(url, autocommit=True) as db:
-            db.execute("TRUNCATE stations, observations RESTART IDENTITY CASCADE")
+            tables = "stations, observations, resourcekit_idempotency"
+            db.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
         monkeypatch.setattr(api, "snapshot", _postgres_snapshot)
         return url
 
@@ -365,15 +368,9 @@ def _api_database(postgres: Postgres) -> str:
     """The database of the API tests, created with its tables once per cluster."""
     if postgres.port not in _API_DATABASE:
         url = postgres.create_database("api")
-        _postgres_store()(url).close()
+        create_site(url).close()
         _API_DATABASE[postgres.port] = url
     return _API_DATABASE[postgres.port]
-
-
-def _postgres_store() -> Any:
-    from sample_project.pgstore import PostgresStore
-
-    return PostgresStore
 
 
 def _postgres_snapshot(url: str) -> tuple[list[tuple], list[tuple]]:
@@ -386,97 +383,99 @@ def _postgres_snapshot(url: str) -> tuple[list[tuple], list[tuple]]:
     return stations, observations
 
 
-def _exercise(store: Any) -> list[Any]:
-    """The same calls on a store; what it answered, with the timestamps checked and removed."""
+def _exercise(target: Any) -> list[Any]:
+    """The same requests to a sample on ``target``; what it answered (status and body), with
+    the timestamps checked and removed."""
+    site = create_site(target, api_token=api.TOKEN)
+    client = Client(site, headers={"Authorization": f"Bearer {api.TOKEN}"})
     answers: list[Any] = []
 
-    def keep(value: Any) -> None:
-        answers.append(_without_times(value))
+    def keep(method: str, path: str, body: Any = None, **headers: str) -> Any:
+        response = client.request(method, path, json=body, headers=headers)
+        found = response.json if response.body else None
+        answers.append((response.status_code, _without_times(found)))
+        return found
 
-    t = dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC)
-    paris = store.create_station({"name": "Paris", "latitude": 48.8, "longitude": 2.3,
-                                  "country": "FR"})
-    assert paris["created_at"] == paris["updated_at"]
-    assert paris["created_at"].utcoffset() == dt.timedelta(0)
-    keep(paris)
-    keep(store.create_station({"name": "Berlin", "latitude": 52.5, "longitude": 13.4,
-                               "elevation_m": 34.0, "country": "DE"}))
-    keep(store.create_station({"name": "Brest", "latitude": 48.4, "longitude": -4.4,
-                               "country": "FR"}))
-    keep(store.list_stations(2, 0))
-    keep(store.list_stations(2, 2))
-    keep(store.list_stations(10, 0, "FR"))
-    keep(store.list_stations(10, 5, "FR"))
-    updated = store.update_station(paris["id"], {"elevation_m": 35.0}, expected_version=1)
-    assert updated["updated_at"] > paris["updated_at"]
-    keep(updated)
-    keep(store.update_station(paris["id"], {"elevation_m": 36.0}, expected_version=1))  # stale
-    keep(store.update_station(paris["id"], {}, expected_version=2))  # nothing to change
-    keep(store.update_station(paris["id"], {}, expected_version=1))
-    keep(store.replace_station(paris["id"], {"name": "Paris", "latitude": 48.9, "longitude": 2.4,
-                                             "country": "FR"}))  # elevation_m becomes None
-    keep(store.update_station(999, {"name": "nowhere"}))
-    keep(store.get_station(paris["id"]))
-    keep(store.get_station(999))
-    for n, minutes in enumerate([30, 0, 45, 0, 15]):  # two at the same time: newest id first
-        keep(store.create_observation(paris["id"], {
-            "observed_at": t + dt.timedelta(minutes=minutes), "temperature_c": 10.0 + n,
-            "humidity_pct": 50.0 if n % 2 else None,
-        }))  # fmt: skip
-    two_hours_east = dt.timezone(dt.timedelta(hours=2))
-    observation = store.create_observation(
-        2, {"observed_at": t.astimezone(two_hours_east), "temperature_c": -1.5}
-    )
-    assert observation["observed_at"] == t  # stored in UTC, whatever offset it came with
-    assert observation["observed_at"].utcoffset() == dt.timedelta(0)
-    keep(observation)
-    keep(store.create_observation(999, {"observed_at": t, "temperature_c": 1.0}))
-    keep(store.list_observations(paris["id"], 3, 0))
-    keep(store.list_observations(paris["id"], 3, 3))
-    keep(store.list_observations(paris["id"], 10, 0, since=t + dt.timedelta(minutes=15),
-                                 until=t + dt.timedelta(minutes=30)))  # both inclusive
-    keep(store.get_observation(paris["id"], 1))
-    keep(store.get_observation(2, 1))  # another station's
-    keep(store.latest_observation(paris["id"]))
-    keep(store.latest_observation(3))
-    keep(store.delete_station(paris["id"], expected_version=1))  # stale
-    keep(store.delete_station(paris["id"], expected_version=3))
-    keep(store.delete_station(paris["id"]))
-    keep(store.list_observations(paris["id"], 10, 0))
-    keep(store.list_observations(2, 10, 0))
+    try:
+        t = dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC)
+        paris = keep("POST", "/stations", {"name": "Paris", "latitude": 48.8, "longitude": 2.3,
+                                           "country": "FR"})
+        assert paris["created_at"] == paris["updated_at"]
+        assert paris["created_at"].endswith("+00:00")
+        at = f"/stations/{paris['id']}"
+        keep("POST", "/stations", {"name": "Berlin", "latitude": 52.5, "longitude": 13.4,
+                                   "elevation_m": 34.0, "country": "DE"})
+        keep("POST", "/stations", {"name": "Brest", "latitude": 48.4, "longitude": -4.4,
+                                   "country": "FR"})
+        for listed in ("limit=2", "limit=2&offset=2", "country=FR", "country=FR&offset=5",
+                       "sort=-name&fields=id,name", "latitude[gte]=48.5"):
+            keep("GET", f"/stations?{listed}")
+        updated = keep("PATCH", at, {"elevation_m": 35.0}, **{"If-Match": '"1"'})
+        assert updated["updated_at"] > paris["updated_at"]
+        keep("PATCH", at, {"elevation_m": 36.0}, **{"If-Match": '"1"'})  # stale
+        keep("PATCH", at, {}, **{"If-Match": '"2"'})  # nothing to change
+        keep("PUT", at, {"name": "Paris", "latitude": 48.9, "longitude": 2.4, "country": "FR"})
+        keep("PATCH", "/stations/999", {"name": "nowhere"})
+        keep("GET", at)
+        keep("GET", "/stations/999")
+        for n, minutes in enumerate([30, 0, 45, 0, 15]):  # two at the same time
+            observed = (t + dt.timedelta(minutes=minutes)).isoformat()
+            keep("POST", f"{at}/observations", {
+                "observed_at": observed, "temperature_c": 10.0 + n,
+                "humidity_pct": 50.0 if n % 2 else None,
+            })  # fmt: skip
+        observation = keep("POST", "/stations/2/observations", {
+            "observed_at": "2024-05-01T14:00:00+02:00", "temperature_c": -1.5,
+        })  # fmt: skip
+        assert observation["observed_at"] == "2024-05-01T12:00:00+00:00"  # stored in UTC
+        keep("POST", "/stations/999/observations", {"observed_at": t.isoformat(),
+                                                    "temperature_c": 1.0})
+        for listed in ("limit=3", "limit=3&offset=3", "sort=temperature_c&fields=id",
+                       "since=2024-05-01T12:15:00Z&until=2024-05-01T12:30:00Z",
+                       "expand=station&limit=1"):
+            keep("GET", f"{at}/observations?{listed}")
+        keep("GET", f"{at}/observations/1")
+        keep("GET", "/stations/2/observations/1")  # another station's
+        keep("GET", f"{at}/weather")
+        keep("GET", "/stations/3/weather")
+        keep("DELETE", at, **{"If-Match": '"1"'})  # stale
+        keep("DELETE", at, **{"If-Match": '"3"'})
+        keep("DELETE", at)
+        keep("GET", f"{at}/observations")
+        keep("GET", "/stations/2/observations")
+    finally:
+        site.close()
     return answers
 
 
 def _without_times(value: Any) -> Any:
-    """Rows without created_at/updated_at (which differ by the microsecond between stores)."""
+    """Rows without created_at/updated_at (which differ by the microsecond between runs)."""
     if isinstance(value, dict):
-        return {k: v for k, v in value.items() if k not in ("created_at", "updated_at")}
+        return {k: _without_times(v) for k, v in value.items()
+                if k not in ("created_at", "updated_at")}  # fmt: skip
     if isinstance(value, list | tuple):
         return type(value)(_without_times(v) for v in value)
     return value
 
 
-def test_postgres_and_sqlite_stores_answer_alike(postgres: Postgres, tmp_path: Path) -> None:
-    sqlite = Store(tmp_path / "alike.sqlite")
-    pg = _postgres_store()(postgres.create_database("alike"))
-    try:
-        assert _exercise(pg) == _exercise(sqlite)
-    finally:
-        sqlite.close()
-        pg.close()
+def test_postgres_and_sqlite_samples_answer_alike(postgres: Postgres, tmp_path: Path) -> None:
+    assert _exercise(postgres.create_database("alike")) == _exercise(tmp_path / "alike.sqlite")
 
 
 def test_processes_may_create_the_schema_at_once(postgres: Postgres) -> None:
-    """Eight stores opened together on an empty database: the advisory lock serialises them."""
+    """Eight databases opened together on an empty one: the advisory lock serialises them."""
     url = postgres.create_database("race")
     start = threading.Barrier(8)
     stores: list[Any] = []
+    made: list[list[str]] = []
     failures: list[BaseException] = []
 
     def open_store() -> None:
         start.wait()
         try:
-            stores.append(_postgres_store()(url, min_size=1, max_size=1))
+            database = open_database(url)
+            stores.append(database)
+            made.append(database.create_all())
         except BaseException as exc:
             failures.append(exc)
 
@@ -485,11 +484,10 @@ def test_processes_may_create_the_schema_at_once(postgres: Postgres) -> None:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    made = [store.created_tables for store in stores]
     for store in stores:
-        store.close()
+        store.dispose()
     assert failures == []
-    assert sorted(made) == [False] * 7 + [True]  # one made the tables: the one that seeds
+    assert sorted("stations" in tables for tables in made) == [False] * 7 + [True]  # it seeds
 
 
 def test_processes_starting_together_on_a_new_database_seed_it_once(

@@ -119,17 +119,18 @@ def test_query_parameters_come_from_the_query_schema(document: dict[str, Any]) -
             p["name"]: p for p in document["paths"]["/stations"][method]["parameters"]
             if p.get("in") == "query"
         }
-        assert set(query) == {"limit", "offset", "country"}
+        assert {"limit", "offset", "country", "sort", "fields", "cursor"} <= set(query)
+        assert {"country[gte]", "elevation_m[lt]", "latitude[lte]"} <= set(query)
         assert query["limit"]["schema"] == {
             "type": "integer", "default": 20, "minimum": 1, "maximum": 100
         }
         assert query["offset"]["schema"]["minimum"] == 0
-        assert query["country"]["schema"] == {
-            "type": "string", "pattern": "^[A-Z]{2}$", "examples": ["DE"]
-        }
+        assert query["country"]["schema"]["type"] == "array"  # country=DE&country=FR: either
+        assert query["country"]["schema"]["items"]["pattern"] == "^[A-Z]{2}$"
     observations = document["paths"]["/stations/{station_id}/observations"]["get"]
     names = {p["name"] for p in observations["parameters"] if p.get("in") == "query"}
-    assert names == {"limit", "offset", "since", "until"}
+    assert {"limit", "offset", "since", "until", "sort", "fields", "cursor"} <= names
+    assert {"expand", "observed_at[gte]", "temperature_c[lt]"} <= names
     assert "parameters" not in document["paths"]["/stations"]["post"] or all(
         resolve(document, p)["in"] == "header"
         for p in document["paths"]["/stations"]["post"]["parameters"]

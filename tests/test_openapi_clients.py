@@ -88,7 +88,7 @@ def _returns(package: Path, module: str) -> str:
         ("station/station_get", "Station"),
         ("station/station_put", "Station"),
         ("stations/stations_get", "list[Station]"),
-        ("observations/observations_get", "list[Observation]"),
+        ("observations/observations_get", "list[ObservationExpanded]"),  # expand=station
         ("observation/observation_get", "Observation"),
         ("weather/weather_get", "Weather"),
         ("root/root_get", "Root"),

@@ -7,20 +7,17 @@ the retry finds the row it already wrote.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from resourcekit.testing import Client
 from sample_project import create_site
-from sample_project.store import Store
 
 TOKEN = "exactly-once"
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Idempotency-Key": "obs-1"}
 STATION = {"name": "Brest", "latitude": 48.44, "longitude": -4.41, "country": "FR"}
 OBSERVATION = {"observed_at": "2024-05-01T12:00:00+00:00", "temperature_c": 11.5}
-LOADED = {"observed_at": dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC), "temperature_c": 11.5}
 
 
 @pytest.fixture
@@ -51,14 +48,26 @@ def test_retry_after_a_lost_answer_finds_the_row(db_path):
 
 
 def test_keys_are_scoped_and_optional(db_path):
-    store = Store(db_path)
+    """Each retry goes to a fresh site (a restarted process): only the database remembers."""
+    sites = [_site(db_path) for _ in range(7)]
+    auth = {"Authorization": HEADERS["Authorization"]}
+
+    def post(site, path, body, key=None):
+        headers = auth if key is None else {**auth, "Idempotency-Key": key}
+        response = Client(site).post(path, json=body, headers=headers)
+        assert response.status_code == 201, response.text
+        return response.json
+
     try:
-        station = store.create_station(STATION, "station-key")
-        assert store.create_station(STATION, "station-key") == station
-        assert store.create_station(STATION)["id"] != station["id"]
-        assert store.create_station(STATION)["id"] != station["id"]  # no key: always new
-        first = store.create_observation(station["id"], LOADED, "k")
-        assert store.create_observation(station["id"], LOADED, "k") == first
-        assert store.create_observation(station["id"], LOADED, "other") != first
+        station = post(sites[0], "/stations", STATION, "station-key")
+        assert post(sites[1], "/stations", STATION, "station-key") == station
+        assert post(sites[2], "/stations", STATION)["id"] != station["id"]
+        assert post(sites[2], "/stations", STATION)["id"] != station["id"]  # no key: always new
+        path = f"/stations/{station['id']}/observations"
+        first = post(sites[3], path, OBSERVATION, "k")
+        assert post(sites[4], path, OBSERVATION, "k") == first
+        assert post(sites[5], path, OBSERVATION, "other") != first
+        assert len(Client(sites[6]).get(path).json) == 2
     finally:
-        store.close()
+        for site in sites:
+            site.close()

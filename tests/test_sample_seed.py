@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from test_sample_production import AUTH, TOKEN, line_matching, sample_env, sample_process, send
 
+from resourcekit.testing import Client
+from sample_project import create_site
 from sample_project.schemas import ObservationSchema, StationSchema
 from sample_project.seed import HOURS, STATIONS, observations, seed
-from sample_project.store import Store
 
 NOW = dt.datetime(2026, 7, 14, 9, 41, 27, tzinfo=dt.UTC)
 SEEDED = rf"seeded .*: {len(STATIONS)} stations, {len(STATIONS) * HOURS} observations"
@@ -45,18 +46,18 @@ def test_the_afternoon_is_warmer_than_the_night_in_local_time() -> None:
     assert by_hour[1]["humidity_pct"] < by_hour[13]["humidity_pct"]
 
 
-def test_seed_writes_through_the_store(tmp_path: Path) -> None:
-    store = Store(tmp_path / "db.sqlite")
+def test_seed_writes_through_the_models(tmp_path: Path) -> None:
+    site = create_site(tmp_path / "db.sqlite")
     try:
-        assert seed(store, NOW) == (len(STATIONS), len(STATIONS) * HOURS)
-        rows, total = store.list_stations(100, 0)
-        assert total == len(STATIONS)
+        assert seed(site.database, NOW) == (len(STATIONS), len(STATIONS) * HOURS)
+        client = Client(site)
+        rows = client.get("/stations?limit=100").json
         assert [row["name"] for row in rows] == [station.name for station in STATIONS]
-        latest = store.latest_observation(rows[0]["id"])
-        assert latest["observed_at"] == dt.datetime(2026, 7, 14, 9, tzinfo=dt.UTC)
+        latest = client.get(f"/stations/{rows[0]['id']}/weather").json
+        assert latest["observed_at"] == "2026-07-14T09:00:00+00:00"
         assert latest["station_name"] == STATIONS[0].name
     finally:
-        store.close()
+        site.close()
 
 
 def test_the_first_start_seeds_the_new_database(tmp_path: Path) -> None:
@@ -93,16 +94,15 @@ def run_sample(tmp_path: Path, *args: str, **settings: str) -> subprocess.Comple
 
 def test_seed_option_seeds_an_empty_database_and_refuses_a_full_one(tmp_path: Path) -> None:
     database = tmp_path / "served.sqlite"  # sample_env's SAMPLE_DB
-    store = Store(database)  # made empty beforehand: not new when the sample opens it
-    store.close()
+    create_site(database).close()  # made empty beforehand: not new when the sample opens it
     seeded = run_sample(tmp_path, "--seed")
     assert seeded.returncode == 0, seeded.stderr
     assert str(database) in seeded.stdout and "serving" not in seeded.stdout
-    store = Store(database)
+    site = create_site(database)
     try:
-        assert store.list_stations(1, 0)[1] == len(STATIONS)
+        assert len(Client(site).get("/stations?limit=100").json) == len(STATIONS)
     finally:
-        store.close()
+        site.close()
     refused = run_sample(tmp_path, "--seed")
     assert refused.returncode == 1
     assert "has stations already" in refused.stderr and "Traceback" not in refused.stderr

@@ -218,3 +218,25 @@ def test_the_openapi_document_lists_the_parameters(db: Database) -> None:
     nested = document["paths"]["/stations/{station_id}/observations"]["get"]["parameters"]
     expand = next(p for p in nested if p.get("name") == "expand")
     assert expand["schema"]["items"]["enum"] == ["station"]
+
+
+def test_offset_paging_by_default_with_a_count_names_the_last_page(db: Database) -> None:
+    from sqlapp import Stations
+
+    from resourcekit import Site
+
+    class Counted(Stations):
+        paging = "offset"
+        count = True
+
+    site = Site(title="Stations")
+    site.add("/stations", Counted(db))
+    client = Client(site)
+    _stations(db, ROWS)
+    first = client.get("/stations?limit=2&country=AT&country=DE&country=FR")
+    assert _names(first) == ["Alpha", "Bravo"]
+    links = _links(first)
+    assert set(links) == {"first", "next", "last"}
+    assert (links["next"]["offset"], links["last"]["offset"]) == (["2"], ["4"])
+    beyond = client.get("/stations?limit=2&offset=10")
+    assert _names(beyond) == [] and _links(beyond)["last"]["offset"] == ["4"]

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlapp import (
     STATION,
     Base,
+    Observations,
     Station,
     StationItem,
     Stations,
@@ -93,6 +94,21 @@ def test_nested_collection_lists_and_creates_only_its_rows(client: Client) -> No
     assert client.get(f"/stations/{second}/observations/{made.json['id']}").status_code == 404
     assert client.get("/stations/999/observations").status_code == 404
     assert client.post("/stations/999/observations", json=reading).status_code == 404
+
+
+def test_not_found_names_the_missing_row_with_the_uri_fields(db: Database) -> None:
+    class Named(StationItem):
+        not_found = "no station {station_id}"
+
+    class Under(Observations):
+        not_found = "no station {station_id} to observe at"
+
+    site = Site(title="Stations")
+    site.add("/stations/{station_id:int}", Named(db))
+    site.add("/stations/{station_id:int}/observations", Under(db))
+    client = Client(site)
+    assert client.get("/stations/7").json["detail"] == "no station 7"
+    assert client.get("/stations/7/observations").json["detail"] == "no station 7 to observe at"
 
 
 def test_if_match_is_a_compare_and_set(client: Client, db: Database) -> None:
@@ -245,9 +261,18 @@ def test_importing_resourcekit_does_not_import_sqlalchemy() -> None:
 
 
 def test_create_all_is_idempotent(db: Database) -> None:
-    db.create_all()
+    assert db.create_all() == []  # the fixture made them: none is new
     assert sa.inspect(db.engine).has_table("resourcekit_idempotency")
     assert set(Base.metadata.tables) <= set(sa.inspect(db.engine).get_table_names())
+
+
+def test_create_all_names_the_tables_it_made(tmp_path: Path) -> None:
+    fresh = Database(f"sqlite:///{tmp_path / 'new.db'}", Base.metadata)
+    try:
+        assert fresh.create_all() == list(Base.metadata.tables)
+        assert fresh.create_all() == []
+    finally:
+        fresh.dispose()
 
 
 def test_a_key_committed_by_a_concurrent_run_is_answered_with_its_row(db: Database) -> None:

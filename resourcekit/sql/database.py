@@ -68,20 +68,23 @@ class Database:
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
 
-    def create_all(self) -> None:
-        """Create the tables of ``metadata`` that are missing; safe when several processes
-        start at once (PostgreSQL: under an advisory lock; SQLite: in one write transaction)."""
+    def create_all(self) -> list[str]:
+        """Create the tables of ``metadata`` that are missing, and name them (a new database
+        has them all: seed it); safe when several processes start at once (PostgreSQL: under an
+        advisory lock; SQLite: in one write transaction), and only one of them names a table."""
         attempts = len(self.metadata.tables) + 1  # each failure means another made a table
-        for attempt in range(attempts):
+        while True:
             try:
                 with self.engine.begin() as connection:
                     if connection.dialect.name == "postgresql":
                         lock = sa.text("SELECT pg_advisory_xact_lock(:key)")
                         connection.execute(lock, {"key": _SCHEMA_LOCK})
+                    existing = set(sa.inspect(connection).get_table_names())
                     self.metadata.create_all(connection)
-                return
+                return [name for name in self.metadata.tables if name not in existing]
             except exc.OperationalError as error:  # SQLite: another process made it first
-                if "already exists" not in str(error.orig) or attempt == attempts - 1:
+                attempts -= 1
+                if "already exists" not in str(error.orig) or attempts == 0:
                     raise
 
     def check(self) -> bool:

@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import sqlalchemy as sa
 from marshmallow import missing
@@ -59,6 +59,9 @@ class Table(Resource):
     field_columns: ClassVar[Mapping[str, str]] = {}
     """The columns of URI fields not named as their column: ``{"station_id": "id"}`` for a
     station at ``/stations/{station_id}`` (a router wants one name at one position)."""
+    not_found: ClassVar[str | None] = None
+    """The ``detail`` of the 404 for a row (an `Item`'s, or a `Collection`'s parent) that does
+    not exist, formatted with the URI fields: ``"no station {station_id}"``."""
 
     _model: ClassVar[Model | None] = None
 
@@ -111,6 +114,10 @@ class Table(Resource):
         columns, column_of = self.plan.columns, self.column_of
         return self.select(request).where(*(columns[column_of(k)] == v for k, v in fields.items()))
 
+    def _missing(self, fields: Mapping[str, Any], default: str) -> str:
+        """The 404's detail: `not_found` with the URI fields, else ``default``."""
+        return default if self.not_found is None else self.not_found.format(**fields)
+
     def _session(self, request: Request) -> Session:
         assert self.database is not None
         return self.database.session(request)
@@ -153,6 +160,10 @@ class Collection(Table):
     """Other names for parameters: ``{"since": "observed_at[gte]"}``."""
     default_limit: ClassVar[int] = 20
     max_limit: ClassVar[int] = 100
+    paging: ClassVar[Literal["cursor", "offset"]] = "cursor"
+    """How a request naming neither ``cursor`` nor ``offset`` is paged (its ``Link``)."""
+    count: ClassVar[bool] = False
+    """Whether an offset page counts the rows (one more query), so ``Link`` names the last."""
 
     _language: ClassVar[QueryLanguage | None] = None
 
@@ -195,6 +206,7 @@ class Collection(Table):
         session = self._session(request)
         self._check_parents(session, fields)
         statement = self._selected(request, fields).where(*query.where)
+        counted = statement
         if query.expand:
             model = self.plan.cls
             statement = statement.options(*(selectinload(getattr(model, n)) for n in query.expand))
@@ -205,9 +217,12 @@ class Collection(Table):
         if backwards:
             rows.reverse()
         items = self._represent(rows, query)
-        if query.offset is not None or (query.cursor is None and not more):
+        by_offset = query.offset is not None or self.paging == "offset"
+        if (by_offset and query.cursor is None) or (query.cursor is None and not more):
             offset = query.offset or 0
             total = None if more else offset + len(rows)
+            if self.count and (more or not rows):
+                total = session.scalar(sa.select(sa.func.count()).select_from(counted.subquery()))
             return Page(items, limit=query.limit, offset=offset, total=total)
         after, before = self._cursors(rows, query, more, backwards)
         return Page(items, limit=query.limit, next_cursor=after, prev_cursor=before)
@@ -334,7 +349,8 @@ class Collection(Table):
     def _check_parents(self, session: Session, fields: Mapping[str, Any]) -> None:
         for name, statement in self._parents.get(tuple(fields), ()):
             if session.execute(statement, {"value": fields[name]}).first() is None:
-                raise errors.NotFound(f"no parent row with {name} = {fields[name]}")
+                detail = f"no parent row with {name} = {fields[name]}"
+                raise errors.NotFound(self._missing(fields, detail))
 
 
 _WHOLE = Query((), (), 1, None, None, None, ())
@@ -397,7 +413,8 @@ class Item(Table):
             else:
                 row = session.scalars(self._selected(request, fields).limit(1)).first()
             if row is None:
-                raise errors.NotFound(f"no {type(self).__name__} at this address")
+                detail = f"no {type(self).__name__} at this address"
+                raise errors.NotFound(self._missing(fields, detail))
             return row
 
         return request.memo((self, *fields.items()), load)
