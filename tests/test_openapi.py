@@ -211,7 +211,7 @@ def test_the_samples_reads_are_typed(document: dict[str, Any]) -> None:
 
     assert schema("/stations") == {
         "type": "array",
-        "items": {"$ref": "#/components/schemas/Station"},
+        "items": {"$ref": "#/components/schemas/StationListed"},
         "xml": {"name": "stations", "wrapped": True},
     }
     assert "Link" in document["paths"]["/stations"]["get"]["responses"]["200"]["headers"]

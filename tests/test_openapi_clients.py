@@ -87,7 +87,8 @@ def _returns(package: Path, module: str) -> str:
     [
         ("station/station_get", "Station"),
         ("station/station_put", "Station"),
-        ("stations/stations_get", "list[Station]"),
+        ("stations/stations_get", "list[StationListed]"),  # fields=: no member required
+        ("stations/stations_post", "StationListed"),
         ("observations/observations_get", "list[ObservationExpanded]"),  # expand=station
         ("observation/observation_get", "Observation"),
         ("weather/weather_get", "Weather"),
@@ -121,7 +122,7 @@ def test_the_generated_client_talks_to_the_site(
     post = importlib.import_module(f"{package.name}.api.stations.stations_post")
     body = models.Station(name="Zugspitze", latitude=47.42, longitude=10.98, country="DE")
     created = post.sync(client=client, body=body)
-    assert isinstance(created, models.Station) and created.id is not None
+    assert isinstance(created, models.StationListed) and created.id is not None
     get = importlib.import_module(f"{package.name}.api.station.station_get")
     station = get.sync(station_id=created.id, client=client)
     assert isinstance(station, models.Station) and station.name == "Zugspitze"

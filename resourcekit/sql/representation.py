@@ -1,19 +1,23 @@
 """Rows as a collection represents them: whole, or as a sparse fieldset with the related rows
 ``expand`` asked for.
 
-A sparse row is a `Sparse` dict of the chosen members; the collection's output schema, where
-the schema alone would add members (a ``dump_default``, an expandable relationship), is a
-`Listed` variant that dumps a page of them with ``only`` those members, a variant made once
-per choice. JSON, XML and HTML all render what the schema dumped.
+A sparse row is a `Sparse` dict of the chosen members; the collection's output schema is a
+`Listed` variant of its schema that dumps a page of them with ``only`` those members (a
+variant made once per choice), so a ``dump_default`` or an expandable relationship is not
+added to a row that did not ask for it. Its members are not required, since ``fields`` may
+leave any out: the OpenAPI document says so, and a client checking a sparse row against it
+finds it valid. JSON, XML and HTML all render what the schema dumped.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import Schema, fields, missing
+from marshmallow import Schema, fields
 
+from ..media.xml import xml_name, xml_plural
 from ..memo import Memo
 from ..schemas import SchemaLike, resolve
 from .model import Model
@@ -52,23 +56,31 @@ class Listed(Schema):
         return found
 
 
-def listed_schema(model: Model, expand: Mapping[str, SchemaLike]) -> type[Schema] | None:
-    """The output schema of a collection, where its schema alone cannot dump sparse rows:
-    one with a nested member for each expandable relationship, dumping `Sparse` rows."""
+def listed_schema(model: Model, expand: Mapping[str, SchemaLike]) -> type[Schema]:
+    """The output schema of a collection: its schema's members, none required, with a nested
+    member for each expandable relationship, dumping `Sparse` rows; its XML elements keep the
+    schema's names."""
     schema = model.schema
-    defaults = any(f.dump_default is not missing for f in schema.dump_fields.values())
-    if not expand and not defaults:
-        return None
-    nested = {
+    base = type(schema)
+    members: dict[str, Any] = {
+        name: _optional(field) for name, field in schema.declared_fields.items() if field.required
+    }
+    members.update({
         name: fields.Nested(
             _schema(related), dump_only=True, many=bool(model.relationships[name].uselist)
         )
         for name, related in expand.items()
         if name in model.relationships
-    }
-    base = type(schema)
+    })
+    meta = type("Meta", (base.Meta,), {"xml_name": xml_name(base), "xml_plural": xml_plural(base)})
     name = base.__name__.removesuffix("Schema") + ("Expanded" if expand else "Listed")
-    return type(f"{name}Schema", (Listed, base), nested)
+    return type(f"{name}Schema", (Listed, base), {**members, "Meta": meta})
+
+
+def _optional(field: fields.Field[Any]) -> fields.Field[Any]:
+    found = copy.deepcopy(field)
+    found.required = False
+    return found
 
 
 def _schema(related: SchemaLike) -> Schema:

@@ -171,9 +171,8 @@ class Collection(Table):
         super().__init_subclass__(**kwargs)
         if cls._model is None:
             return
-        listed = listed_schema(cls._model, cls.expand)
-        if listed is not None and "output_schema" not in cls.__dict__:
-            cls.output_schema = listed
+        if "output_schema" not in cls.__dict__:
+            cls.output_schema = listed_schema(cls._model, cls.expand)
         cls._language = QueryLanguage(
             cls._model,
             filters=cls.filters,
