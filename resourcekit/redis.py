@@ -41,6 +41,16 @@ if TYPE_CHECKING:
 __all__ = ["RedisIdempotencyStore", "RedisRateLimitStore"]
 
 
+def _answers(client: redis.Redis) -> bool:
+    """Whether ``client``'s server answers ``PING`` (within the client's ``socket_timeout``)."""
+    from redis.exceptions import RedisError  # the stores are only made with redis installed
+
+    try:
+        return bool(client.ping())
+    except RedisError:
+        return False
+
+
 # -- rate limits --------------------------------------------------------------------------------
 
 _GCRA = """
@@ -91,6 +101,10 @@ class RedisRateLimitStore(RateLimitStore):
         self.prefix = prefix
         self.server_time = server_time
         self._gcra = client.register_script(_GCRA)
+
+    def check(self) -> bool:
+        """Readiness (`resourcekit.health`): True when Redis answers ``PING``."""
+        return _answers(self.client)
 
     def gcra(
         self, key: str, now: int, emission_interval: int, burst_tolerance: int
@@ -165,6 +179,10 @@ class RedisIdempotencyStore(IdempotencyStore):
         self._begin = client.register_script(_BEGIN)
         self._complete = client.register_script(_COMPLETE)
         self._release = client.register_script(_RELEASE)
+
+    def check(self) -> bool:
+        """Readiness (`resourcekit.health`): True when Redis answers ``PING``."""
+        return _answers(self.client)
 
     def begin(self, key: str, fingerprint: str, ttl: float) -> Begin:
         token = secrets.token_urlsafe(12)

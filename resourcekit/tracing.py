@@ -1,0 +1,93 @@
+"""OpenTelemetry tracing: ``Site(tracing=True)`` makes one server span per request (extra
+``tracing``, the OpenTelemetry API).
+
+The span follows the HTTP semantic conventions: named ``"{method} {route}"`` (``"{method}"``
+when no URI template matched, ``_OTHER`` for a method this server does not know), with
+``http.request.method``, ``url.path``, ``url.scheme``, ``client.address``, ``http.route`` and
+``http.response.status_code``. It continues the trace an incoming ``traceparent`` names (the
+propagators the OpenTelemetry configuration sets, W3C Trace Context by default), and it is the
+current span while the request is answered, so spans made meanwhile (SQLAlchemy's
+instrumentation, the application's own) are its children. A ``5xx`` sets its status to error,
+with ``error.type``, and records the exception that caused it. The query string is never an
+attribute: it carries tokens as often as filters.
+
+Spans go to the global tracer provider unless ``Tracing(tracer_provider=...)`` names one; without
+an SDK configured they are no-ops. A site without tracing never imports OpenTelemetry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import context, propagate, trace
+from opentelemetry.propagators.textmap import Getter
+
+from . import __version__
+from .observe import Finish, method_label, route_of
+from .proxies import client_of
+
+if TYPE_CHECKING:
+    from .exchange import Exchange
+    from .reply import Reply
+
+__all__ = ["Tracing"]
+
+
+class _EnvironGetter(Getter[Mapping[str, Any]]):
+    """Header values from a WSGI environ, for the propagators."""
+
+    def get(self, carrier: Mapping[str, Any], key: str) -> list[str] | None:
+        value = carrier.get("HTTP_" + key.upper().replace("-", "_"))
+        return None if value is None else [value]
+
+    def keys(self, carrier: Mapping[str, Any]) -> list[str]:
+        return [k[5:].replace("_", "-").lower() for k in carrier if k.startswith("HTTP_")]
+
+
+_ENVIRON = _EnvironGetter()
+
+
+class Tracing:
+    """The observer making the spans, from ``tracer_provider`` or the global one."""
+
+    def __init__(self, tracer_provider: trace.TracerProvider | None = None) -> None:
+        self.tracer = trace.get_tracer("resourcekit", __version__, tracer_provider)
+
+    def start(self, exchange: Exchange) -> Finish:
+        environ = exchange.request.environ
+        parent = propagate.extract(environ, getter=_ENVIRON)
+        method = method_label(environ["REQUEST_METHOD"])
+        attributes: dict[str, str] = {
+            "http.request.method": method,
+            "url.path": environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
+            "url.scheme": environ.get("wsgi.url_scheme", "http"),
+        }
+        client = client_of(environ)
+        if client:
+            attributes["client.address"] = client
+        span = self.tracer.start_span(method, parent, trace.SpanKind.SERVER, attributes)
+        token = context.attach(trace.set_span_in_context(span, parent))
+
+        def finish(exchange: Exchange, reply: Reply, sent: int) -> None:
+            try:
+                _close(span, method, exchange, reply.status)
+            finally:
+                context.detach(token)
+
+        return finish
+
+
+def _close(span: trace.Span, method: str, exchange: Exchange, status: int) -> None:
+    route = route_of(exchange)
+    if route is not None:
+        span.update_name(f"{method} {route}")
+        span.set_attribute("http.route", route)
+    span.set_attribute("http.response.status_code", status)
+    if status >= 500:
+        failure = exchange.failure
+        span.set_attribute("error.type", type(failure).__qualname__ if failure else str(status))
+        span.set_status(trace.StatusCode.ERROR)
+        if failure is not None:
+            span.record_exception(failure)
+    span.end()
