@@ -8,8 +8,8 @@ import logging
 import re
 
 import pytest
-from helpers import assert_problem, http_request, xml_problem
 from conftest import served
+from helpers import assert_problem, http_request, xml_problem
 
 from resourcekit import Resource, Site, errors, requestid
 from resourcekit.testing import Client
