@@ -10,7 +10,8 @@ counts. Where ``PROMETHEUS_MULTIPROC_DIR`` is set before ``prometheus_client`` i
 (every worker of one server sharing the folder, emptied before the server starts), every
 process writes its counts there and ``/metrics`` sums them all, whichever process answers.
 ``Metrics(authentication=[...])`` puts the page behind credentials; it needs none otherwise.
-The page is not in the OpenAPI document.
+The page is not in the OpenAPI document. ``prometheus_client`` is imported by the first
+`Metrics` made, never by this module: a site without metrics does without it.
 """
 
 from __future__ import annotations
@@ -20,19 +21,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import webob
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-)
-from prometheus_client.multiprocess import MultiProcessCollector
 
 from .observe import UNMATCHED, Finish, method_label, route_of
 from .resource import Authentication, Resource
 
 if TYPE_CHECKING:
+    from prometheus_client import Counter, Histogram
+
     from .exchange import Exchange
     from .reply import Reply
     from .request import Request
@@ -52,12 +47,14 @@ class Metrics:
     def __init__(
         self, *, authentication: Authentication | None = None, path: str = "/metrics"
     ) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Histogram
+
         self.authentication = authentication
         self.path = path
         self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter("http_server_requests", "HTTP requests answered",
+        self.requests: Counter = Counter("http_server_requests", "HTTP requests answered",
                                 _LABELS, registry=self.registry)
-        self.duration = Histogram("http_server_request_duration_seconds",
+        self.duration: Histogram = Histogram("http_server_request_duration_seconds",
                                   "Time from a request's arrival to its answer", _LABELS,
                                   registry=self.registry, buckets=BUCKETS)
         self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
@@ -86,6 +83,9 @@ class Metrics:
 
     def exposition(self) -> bytes:
         """The text format: this process's counts, or every process's in multiprocess mode."""
+        from prometheus_client import CollectorRegistry, generate_latest
+        from prometheus_client.multiprocess import MultiProcessCollector
+
         folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
         if not folder:
             return generate_latest(self.registry)
@@ -105,6 +105,8 @@ class MetricsPage(Resource):
         self.metrics = metrics
 
     def get(self, request: Request) -> webob.Response:
+        from prometheus_client import CONTENT_TYPE_LATEST
+
         body = self.metrics.exposition()
         return webob.Response(body=body, headerlist=[
             ("Content-Type", CONTENT_TYPE_LATEST), ("Cache-Control", "no-store")

@@ -32,7 +32,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Any, TypeVar, Union
+from typing import Any, TypeVar, Union
 from urllib.parse import unquote, urlsplit
 
 import webob
@@ -47,6 +47,7 @@ from .declarations import check_authentication, check_rate_limit
 from .endpoint import Endpoint
 from .errors import ConfigurationError
 from .exchange import Exchange, Target
+from .health import Check, Health
 from .hooks import Pair
 from .hooks import resolve as resolve_hooks
 from .hosts import AllowedHosts
@@ -57,6 +58,7 @@ from .media.html import HTMLHandler
 from .media.json import JSONHandler
 from .media.xml import XMLHandler
 from .methods import IDEMPOTENCY_KEYED, KNOWN_METHODS, SAFE_METHODS
+from .metrics import Metrics
 from .negotiation import Negotiator
 from .observe import Observer
 from .proxies import CLIENT, TrustedProxies
@@ -66,12 +68,8 @@ from .request import LimitedInput, Request, too_large
 from .resource import Authentication, Resource
 from .results import Result
 from .routing import Converter, Route, RouteError, Router, parse_template
+from .tracing import Tracing
 from .versioning import Versions
-
-if TYPE_CHECKING:
-    from .health import Check, Health
-    from .metrics import Metrics
-    from .tracing import Tracing
 
 __all__ = ["Site"]
 
@@ -183,8 +181,6 @@ class Site:
             install(self)
         self.observers: tuple[Observer, ...] = _observers(self, metrics, tracing)
         if health is not None:
-            from .health import Health
-
             Health.coerce(health).install(self)
 
     # -- registration -------------------------------------------------------------------------
@@ -685,14 +681,10 @@ def _observers(
     ``prometheus_client`` and OpenTelemetry imported."""
     observers: list[Observer] = [AccessLog()]
     if metrics:
-        from .metrics import Metrics
-
         chosen = metrics if isinstance(metrics, Metrics) else Metrics()
         chosen.install(site)
         observers.append(chosen)
     if tracing:
-        from .tracing import Tracing
-
         observers.append(tracing if isinstance(tracing, Tracing) else Tracing())
     return tuple(observers)
 

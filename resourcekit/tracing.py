@@ -12,7 +12,8 @@ with ``error.type``, and records the exception that caused it. The query string 
 attribute: it carries tokens as often as filters.
 
 Spans go to the global tracer provider unless ``Tracing(tracer_provider=...)`` names one; without
-an SDK configured they are no-ops. A site without tracing never imports OpenTelemetry.
+an SDK configured they are no-ops. OpenTelemetry is imported by the first `Tracing` made, never
+by this module: a site without tracing does without it.
 """
 
 from __future__ import annotations
@@ -20,43 +21,40 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry import context, propagate, trace
-from opentelemetry.propagators.textmap import Getter
-
 from . import __version__
 from .observe import Finish, method_label, route_of
 from .proxies import client_of
 
 if TYPE_CHECKING:
+    from opentelemetry import trace
+    from opentelemetry.propagators.textmap import Getter
+
     from .exchange import Exchange
     from .reply import Reply
 
 __all__ = ["Tracing"]
 
 
-class _EnvironGetter(Getter[Mapping[str, Any]]):
-    """Header values from a WSGI environ, for the propagators."""
-
-    def get(self, carrier: Mapping[str, Any], key: str) -> list[str] | None:
-        value = carrier.get("HTTP_" + key.upper().replace("-", "_"))
-        return None if value is None else [value]
-
-    def keys(self, carrier: Mapping[str, Any]) -> list[str]:
-        return [k[5:].replace("_", "-").lower() for k in carrier if k.startswith("HTTP_")]
-
-
-_ENVIRON = _EnvironGetter()
-
-
 class Tracing:
-    """The observer making the spans, from ``tracer_provider`` or the global one."""
+    """The observer making the spans, from ``tracer_provider`` or the global one.
+
+    OpenTelemetry is imported here, when a site asks for tracing, and the few functions each
+    request calls are kept at hand.
+    """
 
     def __init__(self, tracer_provider: trace.TracerProvider | None = None) -> None:
+        from opentelemetry import context, propagate, trace
+
         self.tracer = trace.get_tracer("resourcekit", __version__, tracer_provider)
+        self._extract = propagate.extract
+        self._getter = _environ_getter()
+        self._in_context = trace.set_span_in_context
+        self._attach, self._detach = context.attach, context.detach
+        self._server = trace.SpanKind.SERVER
 
     def start(self, exchange: Exchange) -> Finish:
         environ = exchange.request.environ
-        parent = propagate.extract(environ, getter=_ENVIRON)
+        parent = self._extract(environ, getter=self._getter)
         method = method_label(environ["REQUEST_METHOD"])
         attributes: dict[str, str] = {
             "http.request.method": method,
@@ -66,19 +64,36 @@ class Tracing:
         client = client_of(environ)
         if client:
             attributes["client.address"] = client
-        span = self.tracer.start_span(method, parent, trace.SpanKind.SERVER, attributes)
-        token = context.attach(trace.set_span_in_context(span, parent))
+        span = self.tracer.start_span(method, parent, self._server, attributes)
+        token = self._attach(self._in_context(span, parent))
+        detach = self._detach
 
         def finish(exchange: Exchange, reply: Reply, sent: int) -> None:
             try:
                 _close(span, method, exchange, reply.status)
             finally:
-                context.detach(token)
+                detach(token)
 
         return finish
 
 
+def _environ_getter() -> Getter[Mapping[str, Any]]:
+    """Header values from a WSGI environ, for the propagators."""
+    from opentelemetry.propagators.textmap import Getter
+
+    class EnvironGetter(Getter[Mapping[str, Any]]):
+        def get(self, carrier: Mapping[str, Any], key: str) -> list[str] | None:
+            value = carrier.get("HTTP_" + key.upper().replace("-", "_"))
+            return None if value is None else [value]
+
+        def keys(self, carrier: Mapping[str, Any]) -> list[str]:
+            return [k[5:].replace("_", "-").lower() for k in carrier if k.startswith("HTTP_")]
+
+    return EnvironGetter()
+
+
 def _close(span: trace.Span, method: str, exchange: Exchange, status: int) -> None:
+    from opentelemetry.trace import StatusCode  # a 5xx only
     route = route_of(exchange)
     if route is not None:
         span.update_name(f"{method} {route}")
@@ -87,7 +102,7 @@ def _close(span: trace.Span, method: str, exchange: Exchange, status: int) -> No
     if status >= 500:
         failure = exchange.failure
         span.set_attribute("error.type", type(failure).__qualname__ if failure else str(status))
-        span.set_status(trace.StatusCode.ERROR)
+        span.set_status(StatusCode.ERROR)
         if failure is not None:
             span.record_exception(failure)
     span.end()
