@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import errors
+from .ratelimit import RateLimit
 from .resource import Resource
 
 if TYPE_CHECKING:
@@ -44,7 +46,7 @@ class Check(NamedTuple):
             return check
         if not callable(check):
             raise errors.ConfigurationError(f"health check {check!r} is not callable")
-        return cls(getattr(check, "__qualname__", None) or type(check).__qualname__, check)
+        return cls(_name_of(check), check)
 
     def passes(self) -> bool:
         try:
@@ -54,14 +56,34 @@ class Check(NamedTuple):
             return False
 
 
+def _name_of(check: Callable[[], object]) -> str:
+    """``Database.check`` for a bound method, a function's name, else its class's."""
+    owner = getattr(check, "__self__", None)
+    name = getattr(check, "__name__", None)
+    if name is None:
+        return type(check).__name__
+    return name if owner is None or isinstance(owner, ModuleType) else (
+        f"{type(owner).__name__}.{name}")
+
+
 class Health:
-    """The checks ``/readyz`` runs, and how long a client is told to wait (``retry_after``)."""
+    """The checks ``/readyz`` runs, and how long a client is told to wait (``retry_after``).
+
+    The probes have a rate limit of their own (``rate_limit``, by client, in this process's
+    memory) instead of the site's: readiness must not depend on a shared limiter's store, and
+    a store that is down must turn ``/readyz`` into a ``503``, never a ``500``.
+    """
 
     def __init__(
-        self, checks: Sequence[Check | Callable[[], object]] = (), *, retry_after: int = 5
+        self,
+        checks: Sequence[Check | Callable[[], object]] = (),
+        *,
+        retry_after: int = 5,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         self.checks = tuple(Check.coerce(c) for c in checks)
         self.retry_after = retry_after
+        self.rate_limit = rate_limit or RateLimit("600/minute", name="health")
 
     @classmethod
     def coerce(cls, value: Health | Sequence[Check | Callable[[], object]]) -> Health:
@@ -69,8 +91,9 @@ class Health:
         return value if isinstance(value, Health) else cls(value)
 
     def install(self, site: Site) -> None:
-        site.add("/healthz", Live(), name="healthz")
-        site.add("/readyz", Ready(self), name="readyz")
+        limited = {"rate_limit": self.rate_limit}
+        site.add("/healthz", type("Live", (Live,), limited)(), name="healthz")
+        site.add("/readyz", type("Ready", (Ready,), limited)(self), name="readyz")
 
     def failing(self) -> list[str]:
         """The names of the checks that fail now, in order."""
