@@ -52,7 +52,9 @@ def _record(exchange: Exchange, reply: Reply, sent: int) -> None:
                  encoding="latin-1")[:_MAX_PATH]  # WSGI gives the bytes as latin-1
     method, status = environ["REQUEST_METHOD"], reply.status
     duration = round((time.perf_counter() - exchange.started) * 1000, 3)
-    logger.info("%s %s %d %dB %.1fms", method, path, status, sent, duration, extra={
+    record = logger.makeRecord(logger.name, logging.INFO, __file__, 0,
+                               "%s %s %d %dB %.1fms", (method, path, status, sent, duration),
+                               None, extra={
         "method": method,
         "path": path,
         "route": route_of(exchange),
@@ -62,6 +64,7 @@ def _record(exchange: Exchange, reply: Reply, sent: int) -> None:
         "client": client_of(environ) or None,
         "request_id": request.id,
     })
+    logger.handle(record)  # made here: Logger.info would walk the stack for the caller's line
 
 
 class JSONFormatter(logging.Formatter):

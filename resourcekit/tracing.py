@@ -93,16 +93,18 @@ def _environ_getter() -> Getter[Mapping[str, Any]]:
 
 
 def _close(span: trace.Span, method: str, exchange: Exchange, status: int) -> None:
-    from opentelemetry.trace import StatusCode  # a 5xx only
     route = route_of(exchange)
+    attributes: dict[str, str | int] = {"http.response.status_code": status}
     if route is not None:
         span.update_name(f"{method} {route}")
-        span.set_attribute("http.route", route)
-    span.set_attribute("http.response.status_code", status)
+        attributes["http.route"] = route
     if status >= 500:
+        from opentelemetry.trace import StatusCode  # a 5xx only
+
         failure = exchange.failure
-        span.set_attribute("error.type", type(failure).__qualname__ if failure else str(status))
+        attributes["error.type"] = type(failure).__qualname__ if failure else str(status)
         span.set_status(StatusCode.ERROR)
         if failure is not None:
             span.record_exception(failure)
+    span.set_attributes(attributes)  # at once: each call takes the span's lock
     span.end()
