@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["FIELDS", "AccessLog", "JSONFormatter", "logger", "to_stdout"]
 
 logger = logging.getLogger("resourcekit.access")
+"""Where the records go: enable ``INFO`` on it, or call `to_stdout`."""
 
 FIELDS = ("method", "path", "route", "status", "duration_ms", "bytes", "client", "request_id")
 """The attributes of every access record, in the order `JSONFormatter` writes them."""

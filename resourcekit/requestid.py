@@ -20,6 +20,7 @@ from typing import Any
 __all__ = ["HEADER", "RequestIdFilter", "assign", "current"]
 
 HEADER = "X-Request-ID"
+"""The request and response header carrying the id."""
 _VALID = re.compile(r"[A-Za-z0-9._:+=/-]{1,200}")
 
 current: contextvars.ContextVar[str | None] = contextvars.ContextVar(
