@@ -21,7 +21,8 @@ operation, so each operation is atomic on the server and costs one round trip::
 The ``redis`` package (``pip install resourcekit[redis]``) is not imported here: the stores take
 a ready client (``redis.Redis``, or anything with ``register_script``), so this module costs
 nothing to sites that do not use it. Scripts run with ``EVALSHA`` (redis-py loads them again
-after a server restart), and each touches one key, so they work on Redis Cluster too.
+after a server restart), and each touches one key, so they work on Redis Cluster too. Each
+store's ``check`` is a readiness check (`resourcekit.health`): ``Site(health=[store.check])``.
 """
 
 from __future__ import annotations
