@@ -2,8 +2,8 @@
 ``tracing``, the OpenTelemetry API).
 
 The span follows the HTTP semantic conventions: named ``"{method} {route}"`` (``"{method}"``
-when no URI template matched, ``_OTHER`` for a method this server does not know), with
-``http.request.method``, ``url.path``, ``url.scheme``, ``client.address``, ``http.route`` and
+when no URI template matched; ``HTTP``, and ``_OTHER`` as the method attribute, for a method
+this server does not know), with ``http.request.method``, ``url.path``, ``url.scheme``, ``client.address``, ``http.route`` and
 ``http.response.status_code``. It continues the trace an incoming ``traceparent`` names (the
 propagators the OpenTelemetry configuration sets, W3C Trace Context by default), and it is the
 current span while the request is answered, so spans made meanwhile (SQLAlchemy's
@@ -64,7 +64,8 @@ class Tracing:
         client = client_of(environ)
         if client:
             attributes["client.address"] = client
-        span = self.tracer.start_span(method, parent, self._server, attributes)
+        name = "HTTP" if method == "_OTHER" else method  # the conventions' name for those
+        span = self.tracer.start_span(name, parent, self._server, attributes)
         token = self._attach(self._in_context(span, parent))
         detach = self._detach
 
@@ -96,7 +97,7 @@ def _close(span: trace.Span, method: str, exchange: Exchange, status: int) -> No
     route = route_of(exchange)
     attributes: dict[str, str | int] = {"http.response.status_code": status}
     if route is not None:
-        span.update_name(f"{method} {route}")
+        span.update_name(f"{'HTTP' if method == '_OTHER' else method} {route}")
         attributes["http.route"] = route
     if status >= 500:
         from opentelemetry.trace import StatusCode  # a 5xx only

@@ -118,7 +118,7 @@ def test_4xx_are_not_errors_and_unmatched_methods_and_paths_are_bounded(provider
     client.post("/items/1", json={})
     names = [(s.name, s.attributes["http.response.status_code"], s.status.status_code)
              for s in exporter.get_finished_spans()]
-    assert names == [("GET", 404, StatusCode.UNSET), ("_OTHER", 501, StatusCode.ERROR),
+    assert names == [("GET", 404, StatusCode.UNSET), ("HTTP", 501, StatusCode.ERROR),
                      ("POST /items/{item_id:int}", 405, StatusCode.UNSET)]
     assert "http.route" not in exporter.get_finished_spans()[0].attributes
 
