@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .accesslog import to_stdout
 from .errors import ConfigurationError
 from .serving import SERVERS, serve
 from .site import Site
@@ -131,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="restart the workers when a source file changes, for development; granian and "
         "gunicorn only (the site is then imported by the workers alone)",
     )
+    serve_cmd.add_argument(
+        "--access-log",
+        action="store_true",
+        help="write one JSON object per answered request on standard output (logger "
+        "resourcekit.access)",
+    )
     routes_cmd = commands.add_parser("routes", help="list URI templates, resources and methods")
     routes_cmd.add_argument("site", metavar="MODULE:ATTR", help=SITE_HELP)
     openapi_cmd = commands.add_parser("openapi", help="print the OpenAPI 3.1 document as JSON")
@@ -161,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 def run_server(args: argparse.Namespace) -> None:
     """``serve``: the workers import the site by name; without ``--reload`` it is imported here
     first, so a mistake in it stops the command before any server starts."""
+    if args.access_log:  # before the workers start: they inherit the handler
+        to_stdout()
     title = args.site if args.reload else load_site(args.site).title
     try:
         serve(

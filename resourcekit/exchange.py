@@ -6,13 +6,17 @@ kept in private attributes of the request. Handlers and hooks see the `Request` 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .endpoint import Endpoint
 from .negotiation import Choice
 from .reply import Reply
 from .request import Request
+
+if TYPE_CHECKING:
+    from .observe import Finish
 
 __all__ = ["After", "Exchange", "Target"]
 
@@ -27,10 +31,19 @@ class Exchange:
     ``__init__`` cost less than ``default_factory`` calls.
     """
 
-    __slots__ = ("afters", "headers", "passthrough", "preflight", "request")
+    __slots__ = (
+        "afters", "failure", "finishes", "headers", "passthrough", "preflight", "request",
+        "started",
+    )
 
     def __init__(self, request: Request) -> None:
         self.request = request
+        self.started = time.perf_counter()
+        """When the site received the request, for durations."""
+        self.finishes: list[Finish] = []
+        """What the observers (`resourcekit.observe`) call once the reply is finished."""
+        self.failure: Exception | None = None
+        """The last exception raised while answering, for tracing a ``5xx``."""
         self.headers: list[tuple[str, str]] = []
         """Sent with whatever reply the request ends with, errors included (rate limits)."""
         self.afters: list[After] = []

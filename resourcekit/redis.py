@@ -21,7 +21,8 @@ operation, so each operation is atomic on the server and costs one round trip::
 The ``redis`` package (``pip install resourcekit[redis]``) is not imported here: the stores take
 a ready client (``redis.Redis``, or anything with ``register_script``), so this module costs
 nothing to sites that do not use it. Scripts run with ``EVALSHA`` (redis-py loads them again
-after a server restart), and each touches one key, so they work on Redis Cluster too.
+after a server restart), and each touches one key, so they work on Redis Cluster too. Each
+store's ``check`` is a readiness check (`resourcekit.health`): ``Site(health=[store.check])``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,16 @@ if TYPE_CHECKING:
     import redis
 
 __all__ = ["RedisIdempotencyStore", "RedisRateLimitStore"]
+
+
+def _answers(client: redis.Redis) -> bool:
+    """Whether ``client``'s server answers ``PING`` (within the client's ``socket_timeout``)."""
+    from redis.exceptions import RedisError  # the stores are only made with redis installed
+
+    try:
+        return bool(client.ping())
+    except RedisError:
+        return False
 
 
 # -- rate limits --------------------------------------------------------------------------------
@@ -91,6 +102,10 @@ class RedisRateLimitStore(RateLimitStore):
         self.prefix = prefix
         self.server_time = server_time
         self._gcra = client.register_script(_GCRA)
+
+    def check(self) -> bool:
+        """Readiness (`resourcekit.health`): True when Redis answers ``PING``."""
+        return _answers(self.client)
 
     def gcra(
         self, key: str, now: int, emission_interval: int, burst_tolerance: int
@@ -165,6 +180,10 @@ class RedisIdempotencyStore(IdempotencyStore):
         self._begin = client.register_script(_BEGIN)
         self._complete = client.register_script(_COMPLETE)
         self._release = client.register_script(_RELEASE)
+
+    def check(self) -> bool:
+        """Readiness (`resourcekit.health`): True when Redis answers ``PING``."""
+        return _answers(self.client)
 
     def begin(self, key: str, fingerprint: str, ttl: float) -> Begin:
         token = secrets.token_urlsafe(12)

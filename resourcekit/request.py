@@ -45,6 +45,10 @@ class Request(webob.request.BaseRequest):
     _body: bytes | None = None
     _memo: dict[Any, Any] | None = None
     _context: types.SimpleNamespace | None = None
+    id: str = ""
+    """The request's id (`resourcekit.requestid`): the client's ``X-Request-ID`` when it is a
+    valid one, else a new random one; sent back in ``X-Request-ID``, in every problem and on
+    every log record made while the request is answered."""
     identity: Any = None
     """Who is calling, as the authenticator's ``verify`` returned it; None if anonymous.
 

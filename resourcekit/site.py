@@ -2,6 +2,8 @@
 
 Every request takes one path through `Site.__call__`:
 
+0. its id (`resourcekit.requestid`), current for the log records made while it is answered;
+   the observers (`resourcekit.observe`: the access log, metrics, tracing) are told it starts;
 1. trusted-proxy resolution, the API version (`resourcekit.versioning`: ``400`` for an
    unknown one), ``Host``, site hooks' ``before``;
 2. method known (501), route (404, also before its ``since`` version), method allowed (405,
@@ -15,7 +17,8 @@ Every request takes one path through `Site.__call__`:
    validators and caching headers;
 7. ``after`` hooks, with the final reply, errors included;
 8. `Site._send`, the one place a reply is finished: ``Content-Length`` from the body (none on
-   ``204``/``304``), ``Date``, ``X-Content-Type-Options``, CORS and rate-limit headers.
+   ``204``/``304``), ``Date``, ``X-Content-Type-Options``, ``X-Request-ID``, CORS and rate-limit
+   headers; then the observers are told it is finished, once, whatever made the reply.
 
 Anything raised on the way becomes a problem document (`resourcekit.errors`), or what an error
 handler registered for it answers (`Site.add_error_handler`). What a step learns that a later one
@@ -35,7 +38,8 @@ from urllib.parse import unquote, urlsplit
 import webob
 import webob.exc
 
-from . import errors
+from . import errors, requestid
+from .accesslog import AccessLog
 from .auth import authenticate, check_permissions, identity_key
 from .conditional import Preconditions, Validators, auto_etag, has_conditions, variant
 from .cors import CORS, is_preflight
@@ -43,6 +47,7 @@ from .declarations import check_authentication, check_rate_limit
 from .endpoint import Endpoint
 from .errors import ConfigurationError
 from .exchange import Exchange, Target
+from .health import Check, Health
 from .hooks import Pair
 from .hooks import resolve as resolve_hooks
 from .hosts import AllowedHosts
@@ -53,7 +58,9 @@ from .media.html import HTMLHandler
 from .media.json import JSONHandler
 from .media.xml import XMLHandler
 from .methods import IDEMPOTENCY_KEYED, KNOWN_METHODS, SAFE_METHODS
+from .metrics import Metrics
 from .negotiation import Negotiator
+from .observe import Observer
 from .proxies import CLIENT, TrustedProxies
 from .ratelimit import RateLimit
 from .reply import Reply
@@ -61,11 +68,13 @@ from .request import LimitedInput, Request, too_large
 from .resource import Authentication, Resource
 from .results import Result
 from .routing import Converter, Route, RouteError, Router, parse_template
+from .tracing import Tracing
 from .versioning import Versions
 
 __all__ = ["Site"]
 
 logger = logging.getLogger("resourcekit")
+logger.addFilter(requestid.RequestIdFilter())  # the site's own records name their request
 
 R = TypeVar("R", bound=type[Resource])
 
@@ -98,7 +107,10 @@ class Site:
     ``/docs``; ``versions`` (`resourcekit.versioning.Versions`) the API's dated versions;
     ``license``
     (an OpenAPI License Object, ``{"name": ..., "identifier": ...}``) and ``servers`` (Server
-    Objects) go into that document as given.
+    Objects) go into that document as given. ``metrics=True`` (or a
+    `resourcekit.metrics.Metrics`) serves Prometheus metrics at ``/metrics``; ``tracing=True``
+    (or a `resourcekit.tracing.Tracing`) makes an OpenTelemetry span per request; ``health``
+    lists readiness checks for ``/healthz`` and ``/readyz`` (`resourcekit.health`).
     """
 
     request_class: type[Request] = Request
@@ -125,6 +137,9 @@ class Site:
         converters: Iterable[Converter] = (),
         docs: bool = False,
         versions: Versions | None = None,
+        metrics: bool | Metrics = False,
+        tracing: bool | Tracing = False,
+        health: Health | Sequence[Check | Callable[[], object]] | None = None,
     ) -> None:
         check_authentication("Site.authentication", authentication)
         check_rate_limit("Site.rate_limit", rate_limit)
@@ -164,6 +179,9 @@ class Site:
             from .docs import install  # only sites that serve docs import apispec
 
             install(self)
+        self.observers: tuple[Observer, ...] = _observers(self, metrics, tracing)
+        if health is not None:
+            Health.coerce(health).install(self)
 
     # -- registration -------------------------------------------------------------------------
 
@@ -235,13 +253,24 @@ class Site:
             _believe_proxies(environ, self.trusted_proxies)
         if "CONTENT_LENGTH" not in environ and environ.get("wsgi.input_terminated"):
             environ["wsgi.input"] = LimitedInput(environ["wsgi.input"], self.max_body_size)
-        exchange = Exchange(self._request_class(environ))
-        return self._send(exchange, self._handle(exchange), start_response)
+        request = self._request_class(environ)
+        request.id = requestid.assign(environ)
+        current = requestid.current.set(request.id)
+        exchange = Exchange(request)
+        try:
+            for observer in self.observers:
+                finish = observer.start(exchange)
+                if finish is not None:
+                    exchange.finishes.append(finish)
+            return self._send(exchange, self._handle(exchange), start_response)
+        finally:
+            requestid.current.reset(current)
 
     def _send(self, exchange: Exchange, reply: Reply, start_response: StartResponse) -> list[bytes]:
         """The one place a reply is finished, whatever made it: the headers every reply
         carries, and a ``Content-Length`` that is the body's (none, and no body, on ``204``
-        and ``304``, RFC 9110 sections 8.6 and 15.4.5); a ``HEAD`` sends the length only."""
+        and ``304``, RFC 9110 sections 8.6 and 15.4.5); a ``HEAD`` sends the length only.
+        The observers learn of the reply here, after ``start_response``."""
         headers = reply.headers
         if exchange.headers:
             headers += exchange.headers
@@ -250,13 +279,17 @@ class Site:
             headers += self.cors.response_headers(environ)
         headers += _SENT_WITH_EVERY_REPLY
         headers.append(("Date", _now()))
+        headers.append((requestid.HEADER, exchange.request.id))
         status, body = reply.status, reply.body
         if status in _BODILESS:
             body = b""
         else:
             headers.append(("Content-Length", str(len(body))))
         start_response(errors.STATUS_LINES.get(status) or f"{status} Unknown", headers)
-        return [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+        sent = [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+        for finish in reversed(exchange.finishes):
+            finish(exchange, reply, len(body) if sent else 0)
+        return sent
 
     def _handle(self, exchange: Exchange) -> Reply:
         """The reply, errors included, with the ``after`` hooks run around it."""
@@ -269,11 +302,13 @@ class Site:
                 _run_befores(exchange, self.hooks)
             reply = self._dispatch(exchange)
         except Exception as exc:
+            exchange.failure = exc
             reply = self._error(request, exc)
         for after in reversed(exchange.afters):
             try:
                 after(request, reply)
             except Exception as exc:
+                exchange.failure = exc
                 reply = self._error(request, exc)
         return reply
 
@@ -626,7 +661,9 @@ class Site:
         handler, content_type = self.negotiator.select_problem(
             request.environ.get("HTTP_ACCEPT")
         )
-        body = handler.render_problem(error.to_problem())
+        problem = error.to_problem()
+        problem["request_id"] = request.id
+        body = handler.render_problem(problem)
         extra = error.headers
         vary = () if any(k == "Vary" for k, _ in extra) else _PROBLEM_VARY  # the error's own
         return Reply(error.status, [
@@ -635,6 +672,21 @@ class Site:
             *handler.response_headers,
             *extra,
         ], body)
+
+
+def _observers(
+    site: Site, metrics: bool | Metrics, tracing: bool | Tracing
+) -> tuple[Observer, ...]:
+    """The access log, and metrics and tracing where asked for: only then are
+    ``prometheus_client`` and OpenTelemetry imported."""
+    observers: list[Observer] = [AccessLog()]
+    if metrics:
+        chosen = metrics if isinstance(metrics, Metrics) else Metrics()
+        chosen.install(site)
+        observers.append(chosen)
+    if tracing:
+        observers.append(tracing if isinstance(tracing, Tracing) else Tracing())
+    return tuple(observers)
 
 
 def _run_befores(exchange: Exchange, pairs: tuple[Pair, ...]) -> None:

@@ -108,7 +108,8 @@ def media_type_of(response: Any) -> str | None:
 
 
 def assert_problem(response: Any, status: int, *, media_type: str = "application/problem+json"):
-    """Check a `resourcekit.testing` response is an RFC 9457 problem; return it as a dict."""
+    """Check a `resourcekit.testing` response is an RFC 9457 problem; return it as a dict,
+    without its ``request_id``, which must be the response's ``X-Request-ID``."""
     assert response.status_code == status, response.body[:500]
     assert media_type_of(response) == media_type
     assert "Accept" in response.headers.get("Vary", "")
@@ -120,6 +121,7 @@ def assert_problem(response: Any, status: int, *, media_type: str = "application
     assert problem["type"] == "about:blank"
     assert isinstance(problem["title"], str) and problem["title"]
     assert isinstance(problem["detail"], str) and problem["detail"]
+    assert problem.pop("request_id") == response.headers["X-Request-ID"]
     return problem
 
 

@@ -206,12 +206,14 @@ def test_html_is_not_a_request_body_format(client: Client) -> None:
 
 
 def test_browsers_get_a_readable_problem_page(client: Client) -> None:
-    page = page_of(client.get("/notes/99", headers=HTML), 404)
+    response = client.get("/notes/99", headers=HTML)
+    page = page_of(response, 404)
     text = "".join(page.text)
     assert "404 Not Found" in text
     assert "no note 99" in text
     assert page.data == {
-        "type": "about:blank", "title": "Not Found", "status": 404, "detail": "no note 99"
+        "type": "about:blank", "title": "Not Found", "status": 404, "detail": "no note 99",
+        "request_id": response.headers["X-Request-ID"],
     }
     assert page.find("script", id="rk-data") and len(page.scripts) == 1  # no script to run
 

@@ -155,7 +155,7 @@ def test_xml_problem_is_rfc_9457_appendix_b(client: Client) -> None:
     namespace = "{urn:ietf:rfc:7807}"
     assert root.tag == f"{namespace}problem"
     assert [child.tag for child in root] == [
-        f"{namespace}{name}" for name in ("type", "title", "status", "detail")
+        f"{namespace}{name}" for name in ("type", "title", "status", "detail", "request_id")
     ]
     assert root.findtext(f"{namespace}status") == "404"
     assert root.findtext(f"{namespace}detail") == "no note 99"

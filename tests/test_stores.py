@@ -58,13 +58,14 @@ def redis_module() -> Any:
 
 
 @contextlib.contextmanager
-def redis_server(directory: Path) -> Iterator[str]:
-    """A private redis-server on 127.0.0.1 and a free port, without persistence; yields its URL."""
+def redis_server(directory: Path, port: int | None = None) -> Iterator[str]:
+    """A private redis-server on 127.0.0.1 and a free port (or ``port``), without persistence;
+    yields its URL."""
     redis = redis_module()
     binary = shutil.which("redis-server")
     if binary is None:
         unavailable("redis-server is not installed (Debian: apt-get install redis-server)")
-    port = free_port()
+    port = port or free_port()
     command = [
         binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
         "--dir", str(directory), "--daemonize", "no", "--loglevel", "warning",
