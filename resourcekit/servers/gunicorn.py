@@ -81,9 +81,6 @@ class _BodyErrorsAre400:
 
         self.parse_errors: type[Exception] = ParseException
 
-    def __getattr__(self, name: str) -> Any:  # the Site's own attributes (trusted_proxies...)
-        return getattr(self.app, name)
-
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         if environ.get("HTTP_TRANSFER_ENCODING"):
             environ["wsgi.input"] = _Input(environ["wsgi.input"], self.parse_errors)
