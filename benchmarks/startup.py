@@ -1,54 +1,91 @@
-"""``python -m benchmarks.startup``: how long ``import resourcekit`` takes, against its peers.
+"""``python -m benchmarks.startup``: what starting a resourcekit site costs, against Falcon.
 
-Each module is imported ``--runs`` times in a fresh interpreter with ``-X importtime``; the
-median of its cumulative import time is reported, with the modules it spends most in (own
-time, median over the runs), so a change that makes an import lazy shows here.
+Each case runs ``--runs`` times in a fresh interpreter, the cases in turn within each round so a
+busy machine slows them alike; the median wall time of the case's own code is reported (the
+interpreter's start is the same for all and left out). Bytecode is cached, as in any installed
+program, in a temporary ``PYTHONPYCACHEPREFIX`` written by a first, untimed run of each case
+(with ``PYTHONDONTWRITEBYTECODE`` set, every run would compile from source and measure
+that instead). One more run per case under
+``-X importtime`` names the modules it spends most in (own time), so a change that makes an
+import lazy shows here.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
-from collections import defaultdict
+import tempfile
 from statistics import median
 
+_SITE = """
+from resourcekit import Site, Resource
+class Thing(Resource):
+    def get(self, request):
+        return {}
+site = Site()
+site.add("/things", Thing)
+"""
+_APP = """
+import falcon
+class Thing:
+    def on_get(self, req, resp):
+        resp.media = {}
+app = falcon.App()
+app.add_route("/things", Thing())
+"""
+CASES = {
+    "from resourcekit import Site, Resource": "from resourcekit import Site, Resource",
+    "a resourcekit Site with one resource": _SITE,
+    "import falcon": "import falcon",
+    "a falcon App with one resource": _APP,
+    "import falcon, marshmallow": "import falcon, marshmallow",
+    "import marshmallow, webob.request (resourcekit's libraries)": (
+        "import marshmallow, webob.request, webob.exc"
+    ),
+}
+"""A site validates with marshmallow, which resourcekit imports and a Falcon app adds itself."""
+_TIMED = "import time\nt = time.perf_counter()\nexec({code!r})\nprint(time.perf_counter() - t)"
 _LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)")
 
 
-def import_times(module: str) -> tuple[int, dict[str, int]]:
-    """One fresh import: the module's cumulative µs, and every module's own µs."""
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"],
-                          capture_output=True, text=True, check=True)
-    own: dict[str, int] = {}
-    total = 0
-    for match in _LINE.finditer(done.stderr):
-        own[match.group(4)] = int(match.group(1))
-        if match.group(4) == module:
-            total = int(match.group(2))
-    return total, own
+def wall_ms(code: str, env: dict[str, str]) -> float:
+    """One fresh interpreter: how long ``code`` takes to run in it, in milliseconds."""
+    done = subprocess.run([sys.executable, "-c", _TIMED.format(code=code)],
+                          capture_output=True, text=True, check=True, env=env)
+    return float(done.stdout) * 1000
+
+
+def heaviest(code: str, top: int, env: dict[str, str]) -> str:
+    """The modules ``code`` spends most of its imports in (own ms, one ``-X importtime`` run)."""
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", code],
+                          capture_output=True, text=True, check=True, env=env)
+    own = sorted(((int(m.group(1)), m.group(4)) for m in _LINE.finditer(done.stderr)),
+                 reverse=True)[:top]
+    return ", ".join(f"{name} {micros / 1000:.1f}" for micros, name in own)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("modules", nargs="*", default=["resourcekit", "resourcekit.site", "falcon"])
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--top", type=int, default=8, help="heaviest modules shown (own time)")
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--top", type=int, default=6, help="heaviest modules shown (own ms)")
     args = parser.parse_args(argv)
-    import_times(args.modules[0])  # compile the bytecode first: not part of any run
-    print(f"| module | import, median of {args.runs} runs | heaviest modules (own ms) |")
-    print("| --- | ---: | --- |")
-    for module in args.modules:
-        totals, owns = [], defaultdict(list)
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "PYTHONPYCACHEPREFIX": cache}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        for code in CASES.values():
+            wall_ms(code, env)  # writes the bytecode: not part of any run
+        times: dict[str, list[float]] = {name: [] for name in CASES}
         for _ in range(args.runs):
-            total, own = import_times(module)
-            totals.append(total)
-            for name, micros in own.items():
-                owns[name].append(micros)
-        heavy = sorted(((median(v), k) for k, v in owns.items()), reverse=True)[: args.top]
-        shown = ", ".join(f"{name} {micros / 1000:.1f}" for micros, name in heavy)
-        print(f"| {module} | {median(totals) / 1000:.1f} ms | {shown} |")
+            for name, code in CASES.items():
+                times[name].append(wall_ms(code, env))
+        print(f"| case | median of {args.runs} fresh interpreters | heaviest modules (own ms) |")
+        print("| --- | ---: | --- |")
+        for name, code in CASES.items():
+            shown = heaviest(code, args.top, env)
+            print(f"| {name} | {median(times[name]):.1f} ms | {shown} |")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import argparse
 import importlib
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Sequence
 
@@ -165,12 +166,33 @@ def main(argv: Sequence[str] | None = None) -> None:
         print_routes(site)
 
 
+_CHECK = "import sys; from resourcekit.cli import load_site; print(load_site(sys.argv[1]).title)"
+
+
+def _checked_title(spec: str) -> str:
+    """The site's title, imported in a fresh interpreter: the workers fork from this process,
+    and would share whatever its import opened here (a database connection: two workers
+    talking on one socket) if it were imported here."""
+    command = [sys.executable, "-c", _CHECK, spec]  # its errors reach stderr as they are
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)  # noqa: S603
+    if done.returncode != 0:
+        raise SystemExit(done.returncode)
+    printed = done.stdout.splitlines()
+    sys.stdout.write("".join(f"{line}\n" for line in printed[:-1]))  # what its import printed
+    return printed[-1] if printed else spec
+
+
 def run_server(args: argparse.Namespace) -> None:
-    """``serve``: the workers import the site by name; without ``--reload`` it is imported here
+    """``serve``: the workers import the site by name; without ``--reload`` it is imported
     first, so a mistake in it stops the command before any server starts."""
     if args.access_log:  # before the workers start: they inherit the handler
         to_stdout()
-    title = args.site if args.reload else load_site(args.site).title
+    if args.reload:
+        title = args.site
+    elif args.server == "waitress":  # one process: the site imported here is the one served
+        title = load_site(args.site).title
+    else:
+        title = _checked_title(args.site)
     try:
         serve(
             args.site,

@@ -213,6 +213,10 @@ class _Parser(HTTPRequestParser):
     HTTP/d.d]``, checked by a pattern that cannot backtrack far; a field may not start with more
     than `MAX_LEADING_WHITESPACE` spaces and tabs, nor be folded onto the next line (RFC 9112
     5.2 allows a 400 for obs-fold; waitress joins folded lines, leading whitespace and all).
+    A request with both ``Content-Length`` and ``Transfer-Encoding`` is a 400 (RFC 9112 6.1
+    allows it): waitress would read the chunked body and keep the connection for the bytes
+    after it, which a proxy that believed the ``Content-Length`` counted as this request's body
+    (request smuggling; gunicorn refuses it likewise, granian closes the connection).
 
     It also notes when the request began (for `HEADER_SECONDS`), and never asks for the body of
     a request it refuses: waitress 3.0.2 sends ``100 Continue`` to an ``Expect: 100-continue``
@@ -236,6 +240,8 @@ class _Parser(HTTPRequestParser):
         if _PADDED_OR_FOLDED_FIELD.search(b"\r\n" + fields):
             raise ParsingError("Header field value padded or folded")
         super().parse_header(header_plus)
+        if self.chunked and "CONTENT_LENGTH" in self.headers:  # the client's, not yet replaced
+            raise ParsingError("Content-Length with Transfer-Encoding")
 
 
 _REQUEST_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [^ ]+(?: HTTP/[0-9]\.[0-9])?")

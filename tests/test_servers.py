@@ -135,6 +135,35 @@ def test_workers_are_processes(folder: Path, name: str) -> None:
         _stopped(process)
 
 
+IMPORTS_RECORDED = """
+import os
+from pathlib import Path
+with open(Path(__file__).with_name("imports.log"), "a") as log:
+    log.write(f"{os.getpid()}\\n")
+"""
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="counts processes in /proc")
+@pytest.mark.parametrize("name", [p for p in server_params() if p.values[0] != "waitress"])
+def test_forked_workers_inherit_no_import_of_the_site(folder: Path, name: str) -> None:
+    """What the site's module opens at import (a database connection) must not be shared by
+    the workers: the command checks the site in another interpreter, and each worker imports it
+    itself, so the process they fork from never did."""
+    (folder / "serversapp.py").write_text(APP + IMPORTS_RECORDED)
+    port = free_port()
+    with running(_command(port, "--server", name, "--workers", "2"), cwd=folder) as process:
+        wait_until_serving(port, process)
+        deadline = time.monotonic() + 10
+        while len(_children(process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        http_request(f"http://127.0.0.1:{port}", "GET", "/pid", None, {})
+        imported = {int(pid) for pid in (folder / "imports.log").read_text().split()}
+        assert process.pid not in imported
+        assert set(_children(process.pid)) <= imported  # each worker imported it
+        assert len(imported) == 3  # and the check, in a process of its own
+        _stopped(process)
+
+
 def _stopped(process: subprocess.Popen) -> None:
     """SIGTERM stops the server and its workers (a SIGKILL would leave the workers behind)."""
     process.send_signal(signal.SIGTERM)
