@@ -34,7 +34,6 @@ _COMPRESSIBLE = frozenset({
 })
 _UNCODED = frozenset({206, 304})  # a range of bytes is of the identity body; a 304 has none
 _MEMO_LIMIT = 256
-_VARY = ("Vary", "Accept-Encoding")
 
 
 class Compression:
@@ -91,14 +90,14 @@ class Compression:
         """Code ``reply`` in place if it should be; called by the site as it sends it."""
         headers = reply.headers
         if reply.status == 304:
-            headers.append(_VARY)
+            _vary(headers)
             _not_modified_tag(headers, environ.get("HTTP_IF_NONE_MATCH"), self.codings)
             return
         if reply.status in _UNCODED or not compressible(reply.header("Content-Type")):
             return
         if reply.header("Content-Encoding") is not None:  # a handler's own webob.Response
             return
-        headers.append(_VARY)
+        _vary(headers)
         if len(reply.body) < self.min_size:
             return
         coding = self.choose(environ.get("HTTP_ACCEPT_ENCODING"))
@@ -122,6 +121,16 @@ def compressible(content_type: str | None) -> bool:
         or media_type in _COMPRESSIBLE
         or media_type.endswith(_COMPRESSIBLE_SUFFIXES)
     )
+
+
+def _vary(headers: list[tuple[str, str]]) -> None:
+    """``Accept-Encoding`` added to the reply's ``Vary`` (one field, as clients read the first)."""
+    for index, (name, value) in enumerate(headers):
+        if name == "Vary":
+            if "accept-encoding" not in value.lower() and value.strip() != "*":
+                headers[index] = ("Vary", f"{value}, Accept-Encoding")
+            return
+    headers.append(("Vary", "Accept-Encoding"))
 
 
 def _not_modified_tag(
