@@ -8,8 +8,8 @@ half serves the site from a thread of this process and times one keep-alive conn
 from __future__ import annotations
 
 import argparse
-import logging
 import http.client
+import logging
 import statistics
 import threading
 import time
