@@ -17,6 +17,7 @@ import functools
 import gzip
 import importlib
 import io
+import threading
 import zlib
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -133,8 +134,12 @@ def _zstd() -> Coding | None:
         return None
     options = {zstd.DecompressionParameter.window_log_max: ZSTD_WINDOW.bit_length() - 1}
 
+    compressors = threading.local()  # a context costs more to make than 10 kB to code
+
     def compress(data: bytes, level: int) -> bytes:
-        return bytes(zstd.compress(data, level))
+        kept: dict[int, Any] = compressors.__dict__.setdefault("by_level", {})
+        compressor = kept.get(level) or kept.setdefault(level, zstd.ZstdCompressor(level))
+        return bytes(compressor.compress(data, zstd.ZstdCompressor.FLUSH_FRAME))
 
     def reader(source: Any) -> Any:
         return zstd.ZstdFile(source, "rb", options=options)

@@ -8,8 +8,8 @@ depends on it. A strong ``ETag`` names exact bytes, so a coded reply's tag is a 
 identity one (``"abc-gzip"``); the site's preconditions match any of them.
 
 The default levels are chosen for throughput: on the JSON of a 100-item list (10.5 kB), zstd 1
-codes at about 540 MB/s to 9% of the size, brotli 3 at 160 MB/s to 10%, gzip 1 at 380 MB/s to
-13%; higher levels cost two to four times the time for one or two points of ratio.
+codes it in about 32 microseconds to 9% of its size, brotli 2 in 56 to 9.4%, gzip 1 in 31 to
+13%; gzip 6 takes three times gzip 1's time for 12.4%, brotli 4 twice brotli 2's for 10%.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class Compression:
     is missing are left out. ``levels``: per coding, replacing the defaults.
     """
 
-    LEVELS: Mapping[str, int] = {"zstd": 1, "br": 3, "gzip": 1}
+    LEVELS: Mapping[str, int] = {"zstd": 1, "br": 2, "gzip": 1}
 
     def __init__(
         self,
