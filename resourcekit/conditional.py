@@ -28,9 +28,11 @@ __all__ = [
     "Preconditions",
     "Validators",
     "auto_etag",
+    "coded",
     "evaluate",
     "http_date",
     "parse_etag",
+    "parse_tag_list",
     "variant",
 ]
 
@@ -152,7 +154,13 @@ def variant(etag: ETag, suffix: str | None) -> ETag:
     return ETag(f"{etag.opaque}-{suffix}")
 
 
-def _parse_tag_list(header: str) -> list[ETag] | None:
+@functools.lru_cache(maxsize=4096)
+def coded(tags: tuple[ETag, ...], codings: tuple[str, ...]) -> tuple[ETag, ...]:
+    """``tags`` and, for each strong one, its variant per content coding (``"v7-gzip"``)."""
+    return tags + tuple(variant(t, c) for t in tags if not t.weak for c in codings)
+
+
+def parse_tag_list(header: str) -> list[ETag] | None:
     """The tags of an ``If-Match``/``If-None-Match`` list; None for ``*``.
 
     Malformed members are skipped: a header that names no valid tag matches nothing. Read by
@@ -190,7 +198,7 @@ def _seconds(moment: dt.datetime) -> dt.datetime:
 
 
 def _if_match(header: str, validators: Validators) -> bool:
-    tags = _parse_tag_list(header)
+    tags = parse_tag_list(header)
     if tags is None:
         return validators.exists
     return any(tag.strong_match(current) for tag in tags for current in validators.variants)
@@ -198,7 +206,7 @@ def _if_match(header: str, validators: Validators) -> bool:
 
 def _if_none_match(header: str, validators: Validators) -> bool:
     """True when the condition holds, i.e. no listed tag matches (weak comparison)."""
-    tags = _parse_tag_list(header)
+    tags = parse_tag_list(header)
     if tags is None:
         return not validators.exists
     return not any(tag.weak_match(current) for tag in tags for current in validators.variants)
@@ -262,12 +270,17 @@ class Preconditions:
     """The precondition flow of one site, around a resource's handlers.
 
     ``suffixes`` maps each media handler to what its variant of a strong tag gets (see
-    `variant`); the site's default handler maps to None.
+    `variant`); the site's default handler maps to None. ``codings`` are the content codings
+    the site may send (`resourcekit.compression`): a tag with a coding's variant appended
+    names the same representation, coded, and matches wherever the tag does.
     """
 
-    def __init__(self, suffixes: Mapping[Any, str | None]) -> None:
+    def __init__(
+        self, suffixes: Mapping[Any, str | None], codings: tuple[str, ...] = ()
+    ) -> None:
         self.suffixes = suffixes
         self.all_suffixes = tuple(set(suffixes.values()))
+        self.codings = codings
 
     def validators(
         self, request: Request, endpoint: Endpoint, params: dict[str, Any]
@@ -283,7 +296,14 @@ class Preconditions:
         if validators is None:
             return _NO_STATE
         suffixes = self.all_suffixes if version is None else _versioned(self.all_suffixes, version)
-        return Validators.of(validators.etag, validators.last_modified, suffixes)
+        every = Validators.of(validators.etag, validators.last_modified, suffixes)
+        return self._coded(every)
+
+    def _coded(self, validators: Validators) -> Validators:
+        """``validators`` with each strong variant's coded variants too."""
+        if self.codings:
+            validators.variants = coded(validators.variants, self.codings)
+        return validators
 
     def tag(
         self, validators: Validators | None, media_handler: Any, version: str | None = None
@@ -324,15 +344,14 @@ class Preconditions:
             return validators, None
         if validators is not None and validators.etag is not None and has_conditions(environ):
             selected = validators.selecting(self.tag(validators, media_handler, version))
-            return validators, _not_modified(evaluate(method, environ, selected))
+            return validators, _not_modified(evaluate(method, environ, self._coded(selected)))
         return validators, None
 
-    @staticmethod
-    def for_body(validators: Validators | None, etag: ETag) -> Validators:
+    def for_body(self, validators: Validators | None, etag: ETag) -> Validators:
         """The validators of a ``GET`` whose resource has no ``etag``: the tag made from its
         body, with the resource's ``Last-Modified`` if it has one."""
         modified = validators.last_modified if validators is not None else None
-        return Validators(etag, modified, (etag,))
+        return self._coded(Validators(etag, modified, (etag,)))
 
     @staticmethod
     def not_modified(request: Request, validators: Validators) -> bool:

@@ -16,9 +16,13 @@ Every request takes one path through `Site.__call__`:
 6. resource hooks' ``before``, the handler, its result rendered; ``Prefer: return=minimal``;
    validators and caching headers;
 7. ``after`` hooks, with the final reply, errors included;
-8. `Site._send`, the one place a reply is finished: ``Content-Length`` from the body (none on
-   ``204``/``304``), ``Date``, ``X-Content-Type-Options``, ``X-Request-ID``, CORS and rate-limit
-   headers; then the observers are told it is finished, once, whatever made the reply.
+8. `Site._send`, the one place a reply is finished: the body coded per ``Accept-Encoding``
+   (`resourcekit.compression`), ``Content-Length`` from the body (none on ``204``/``304``),
+   ``Date``, ``X-Content-Type-Options``, ``X-Request-ID``, CORS and rate-limit headers; then the
+   observers are told it is finished, once, whatever made the reply.
+
+A coded request body (``Content-Encoding``) is decoded as it is read (`resourcekit.codings`),
+step 3 replacing ``wsgi.input`` with the decoded stream, ``max_body_size`` counting its bytes.
 
 Anything raised on the way becomes a problem document (`resourcekit.errors`), or what an error
 handler registered for it answers (`Site.add_error_handler`). What a step learns that a later one
@@ -41,6 +45,8 @@ import webob.exc
 from . import errors, requestid
 from .accesslog import AccessLog
 from .auth import authenticate, check_permissions, identity_key
+from .codings import decode_body
+from .compression import Compression
 from .conditional import Preconditions, Validators, auto_etag, has_conditions, variant
 from .cors import CORS, is_preflight
 from .declarations import check_authentication, check_rate_limit
@@ -111,6 +117,8 @@ class Site:
     `resourcekit.metrics.Metrics`) serves Prometheus metrics at ``/metrics``; ``tracing=True``
     (or a `resourcekit.tracing.Tracing`) makes an OpenTelemetry span per request; ``health``
     lists readiness checks for ``/healthz`` and ``/readyz`` (`resourcekit.health`).
+    ``compression=True`` (or a `resourcekit.compression.Compression`) codes responses per
+    ``Accept-Encoding``.
     """
 
     request_class: type[Request] = Request
@@ -140,6 +148,7 @@ class Site:
         metrics: bool | Metrics = False,
         tracing: bool | Tracing = False,
         health: Health | Sequence[Check | Callable[[], object]] | None = None,
+        compression: Compression | bool = False,
     ) -> None:
         check_authentication("Site.authentication", authentication)
         check_rate_limit("Site.rate_limit", rate_limit)
@@ -168,7 +177,9 @@ class Site:
         self.negotiator = Negotiator(
             media if media is not None else (JSONHandler(), XMLHandler(), HTMLHandler())
         )
-        self.preconditions = Preconditions(self.negotiator.tag_suffixes)
+        self.compression = Compression.coerce(compression)
+        sent_codings = self.compression.codings if self.compression is not None else ()
+        self.preconditions = Preconditions(self.negotiator.tag_suffixes, sent_codings)
         base = self.request_class
         self._request_class = type(base.__name__, (base,), {"_site": self})  # knows its site
         self.router: Router[Endpoint] = Router(converters)
@@ -271,10 +282,12 @@ class Site:
         carries, and a ``Content-Length`` that is the body's (none, and no body, on ``204``
         and ``304``, RFC 9110 sections 8.6 and 15.4.5); a ``HEAD`` sends the length only.
         The observers learn of the reply here, after ``start_response``."""
+        environ = exchange.request.environ
+        if self.compression is not None:
+            self.compression.apply(environ, reply)
         headers = reply.headers
         if exchange.headers:
             headers += exchange.headers
-        environ = exchange.request.environ
         if self.cors is not None and not exchange.preflight:
             headers += self.cors.response_headers(environ)
         headers += _SENT_WITH_EVERY_REPLY
@@ -338,6 +351,8 @@ class Site:
             )
         if "CONTENT_LENGTH" in environ:
             self._check_declared_length(request)
+        if "HTTP_CONTENT_ENCODING" in environ:
+            decode_body(environ, self.max_body_size)  # 415 for a coding the site cannot read
         if method in endpoint.guarded:
             self._guard(exchange, endpoint, method)
         choice = self.negotiator.select(environ.get("HTTP_ACCEPT"))

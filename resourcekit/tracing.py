@@ -3,9 +3,10 @@
 
 The span follows the HTTP semantic conventions: named ``"{method} {route}"`` (``"{method}"``
 when no URI template matched; ``HTTP``, and ``_OTHER`` as the method attribute, for a method
-this server does not know), with ``http.request.method``, ``url.path``, ``url.scheme``, ``client.address``, ``http.route`` and
-``http.response.status_code``. It continues the trace an incoming ``traceparent`` names (the
-propagators the OpenTelemetry configuration sets, W3C Trace Context by default), and it is the
+this server does not know), with ``http.request.method``, ``url.path``, ``url.scheme``,
+``client.address``, ``http.route`` and ``http.response.status_code``. It continues the trace
+an incoming ``traceparent`` names (the propagators the OpenTelemetry configuration sets, W3C Trace
+Context by default), and it is the
 current span while the request is answered, so spans made meanwhile (SQLAlchemy's
 instrumentation, the application's own) are its children. A ``5xx`` sets its status to error,
 with ``error.type``, and records the exception that caused it. The query string is never an

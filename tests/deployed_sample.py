@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import os
 
-from sample_project.app import create_site
-from sample_project.stores import redis_stores
+import redis
 
-_idempotency, _rate_limits = redis_stores(
-    os.environ["REDIS_URL"], lock_ttl=int(os.environ.get("SAMPLE_IDEMPOTENCY_LOCK_TTL", "60"))
-)
+from resourcekit.redis import RedisIdempotencyStore, RedisRateLimitStore
+from sample_project.app import create_site
+
+_redis = redis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=5)
 site = create_site(
     os.environ["DATABASE_URL"],
     api_token=os.environ["SAMPLE_API_TOKEN"],
     trusted_proxies=[p for p in os.environ.get("SAMPLE_TRUSTED_PROXIES", "").split(",") if p],
-    idempotency_store=_idempotency,
-    rate_limit_store=_rate_limits,
+    idempotency_store=RedisIdempotencyStore(
+        _redis, lock_ttl=int(os.environ.get("SAMPLE_IDEMPOTENCY_LOCK_TTL", "60"))
+    ),
+    rate_limit_store=RedisRateLimitStore(_redis),
 )

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from resourcekit import Created, Resource, Site, auth
-from resourcekit.conditional import MAX_TAGS, ETag, _parse_tag_list
+from resourcekit.conditional import MAX_TAGS, ETag, parse_tag_list
 from resourcekit.negotiation import MAX_ACCEPT_LENGTH
 from resourcekit.ratelimit import RateLimit
 
@@ -151,18 +151,18 @@ def test_any_repeated_unit_is_parsed_in_linear_time(header: str, unit: str, lead
 def test_a_tag_followed_by_whitespace_and_junk_is_read_at_once() -> None:
     header = '"a"' + " " * 40_000 + "x"
     started = time.perf_counter()
-    assert _parse_tag_list(header) == []
+    assert parse_tag_list(header) == []
     assert time.perf_counter() - started < 0.05
 
 
 def test_tag_lists_still_read_every_valid_member() -> None:
     header = ' "a" ,W/"b",junk, "c,d"\t, "" ,"e'
-    assert _parse_tag_list(header) == [ETag("a"), ETag("b", weak=True), ETag("c,d"), ETag("")]
-    assert _parse_tag_list(" * ") is None
+    assert parse_tag_list(header) == [ETag("a"), ETag("b", weak=True), ETag("c,d"), ETag("")]
+    assert parse_tag_list(" * ") is None
 
 
 def test_tag_lists_read_a_bounded_number_of_tags() -> None:
-    tags = _parse_tag_list(",".join(f'"t{i}"' for i in range(MAX_TAGS + 10)))
+    tags = parse_tag_list(",".join(f'"t{i}"' for i in range(MAX_TAGS + 10)))
     assert tags is not None
     assert len(tags) == MAX_TAGS
     assert tags[-1] == ETag(f"t{MAX_TAGS - 1}")

@@ -125,8 +125,8 @@ def add_authentication(resource: type[Resource]) -> bool:
 AUTH_ENABLED = add_authentication(TaggedItem)
 
 
-def create_app() -> Site:
-    site = Site(title="Benchmark", version="1.0.0", versions=_versions())
+def create_app(compression: bool = False) -> Site:
+    site = Site(title="Benchmark", version="1.0.0", versions=_versions(), compression=compression)
     site.add("/hello", Hello)
     site.add("/items", Items)
     site.add("/items/{item_id:int}", Item)
