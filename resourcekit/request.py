@@ -178,15 +178,12 @@ class Request(webob.request.BaseRequest):
         kept = len(content_type) <= KEPT_LENGTH
         parse = _parse_content_type if kept else _parse_content_type.__wrapped__
         media_type, charset = parse(content_type)
-        body = self.read_body()
         if not media_type:
-            if not body:
+            if not self.read_body():
                 raise errors.BadRequest("a request body is required")
             raise errors.UnsupportedMediaType("the request has a body but no Content-Type")
         handler = self._site.negotiator.parser(media_type)  # 415 when no handler reads it
-        if not body:
-            raise errors.BadRequest("a request body is required")
-        return handler.parse(body, charset, schema)
+        return handler.read(self, charset, schema)
 
     def read_body(self) -> bytes:
         """The body bytes, refusing more than the site's ``max_body_size`` with 413.

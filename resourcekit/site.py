@@ -49,9 +49,7 @@ from .hosts import AllowedHosts
 from .hosts import check as check_host
 from .idempotency import BeginState, Idempotency, StoredResponse
 from .media import MediaHandler
-from .media.html import HTMLHandler
-from .media.json import JSONHandler
-from .media.xml import XMLHandler
+from .media.defaults import default_handlers
 from .methods import IDEMPOTENCY_KEYED, KNOWN_METHODS, SAFE_METHODS
 from .negotiation import Negotiator
 from .proxies import CLIENT, TrustedProxies
@@ -150,9 +148,7 @@ class Site:
         self._error_handlers: dict[type[Exception], Callable[..., ErrorAnswer]] = {}
         self._error_handler_of: dict[type[Exception], Callable[..., ErrorAnswer] | None] = {}
         self.hooks = resolve_hooks(hooks)
-        self.negotiator = Negotiator(
-            media if media is not None else (JSONHandler(), XMLHandler(), HTMLHandler())
-        )
+        self.negotiator = Negotiator(media if media is not None else default_handlers())
         self.preconditions = Preconditions(self.negotiator.tag_suffixes)
         base = self.request_class
         self._request_class = type(base.__name__, (base,), {"_site": self})  # knows its site

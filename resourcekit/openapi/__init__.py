@@ -64,7 +64,7 @@ from marshmallow import Schema, fields
 
 from ..methods import BODY_METHODS, SAFE_METHODS
 from . import problems, schemas, security
-from .content import Media
+from .content import Media, file_attributes
 from .parameters import Parameters, path_parameters, query_description
 from .responses import successes
 from .summaries import default_summary, summary, tag
@@ -108,6 +108,7 @@ class _Builder:
         self.plugin.map_to_openapi_type(fields.Url, "string", "uri")  # type: ignore[no-untyped-call]
         converter = self.plugin.converter
         assert converter is not None  # made when the spec initialised the plugin
+        converter.add_attribute_function(file_attributes)  # type: ignore[no-untyped-call]
         self.routes = [
             r for r in site.routes
             if r.target.resource.documented and (view is None or view.has(r))

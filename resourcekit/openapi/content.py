@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..fields import File
+from ..media.formdata import FORM_TYPES as FORMS
 from ..media.xml import xml_plural
 from .returns import Shape
 from .schemas import partial
@@ -72,12 +74,18 @@ class Media:
         return self.content(many if Shape.ARRAY in shapes else one, self.responses)
 
     def request_body(self, endpoint: Endpoint, method: str) -> dict[str, Any]:
-        """The body the input schema loads (``partial`` for ``PATCH``), in every type read."""
+        """The body the input schema loads (``partial`` for ``PATCH``), in every type read; only
+        ``multipart/form-data`` where the schema has a `File` field."""
         schema = self._seen(endpoint.input_schema)
         if schema is None:
             return {"required": False, "content": {t: {} for t in self.requests}}
         ref = self.ref(partial(schema) if method == "PATCH" else schema)
-        body = {"required": True, "content": self.content(ref, self.requests)}
+        uploads = _files(schema)
+        readers = [t for t in self.requests if t == FORMS[1]] if uploads else self.requests
+        content = self.content(ref, readers)
+        if uploads and FORMS[1] in content:  # each file part's accepted types
+            content[FORMS[1]]["encoding"] = uploads
+        body = {"required": True, "content": content}
         return {**body, "description": "Only the fields to change."} if method == "PATCH" else body
 
 
@@ -87,5 +95,30 @@ class Media:
 
 
 def _structured(media_type: str) -> bool:
+    """Whether a body of ``media_type`` is described by a schema: JSON, XML and form bodies."""
     subtype = media_type.partition("/")[2]
-    return subtype in ("json", "xml") or subtype.endswith(("+json", "+xml"))
+    return (
+        subtype in ("json", "xml") or subtype.endswith(("+json", "+xml")) or media_type in FORMS
+    )
+
+
+def _files(schema: Schema) -> dict[str, dict[str, str]]:
+    """The ``encoding`` of a multipart body's file parts: a body with a `File` field can only
+    be ``multipart/form-data``, JSON and XML cannot carry one."""
+    found = {}
+    for name, field in schema.load_fields.items():
+        if isinstance(field, File):
+            types = field.content_types or ("application/octet-stream",)
+            found[field.data_key or name] = {"contentType": ", ".join(types)}
+    return found
+
+
+def file_attributes(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
+    """A `File` field's JSON Schema (an apispec attribute function): a string of binary
+    content, as OpenAPI 3.1 describes a multipart file part."""
+    if not isinstance(field, File):
+        return {}
+    types = field.content_types or ()
+    exact = [t for t in types if not t.endswith("/*")]
+    media = {"contentMediaType": exact[0]} if len(exact) == 1 and len(types) == 1 else {}
+    return {"type": "string", "format": "binary", **media}
