@@ -13,6 +13,7 @@ import webob.request
 
 from . import errors
 from .headers import KEPT_LENGTH
+from .patch import PATCH_FORMATS, accept_patch, patched
 from .proxies import client_of
 from .schemas import load_body, load_query
 
@@ -90,22 +91,38 @@ class Request(webob.request.BaseRequest):
     def validated(self) -> Any:
         """The body, parsed by its ``Content-Type`` and loaded through the input schema.
 
-        ``PATCH`` loads with ``partial=True``. A body of an older API version is upgraded to
-        the newest before it is loaded (`resourcekit.versioning`). Raises 400 (does not parse),
+        ``PATCH`` loads with ``partial=True``, except a JSON Merge Patch or JSON Patch, applied
+        to the current representation and loaded whole (`resourcekit.patch`). A body of an
+        older API version is upgraded to the newest before it is loaded
+        (`resourcekit.versioning`). Raises 400 (does not parse),
         413 (too large), 415 (media type not understood) or 422 (rejected by the schema, with
         every field's messages).
         """
         if self._validated is _UNSET:
-            endpoint = self.endpoint
-            schema = endpoint.input_schema if endpoint else None
-            partial = self.method == "PATCH"
-            versioning = endpoint.versioning if endpoint else None
-            if versioning is None:
-                self._validated = load_body(schema, self._parse_body(schema), partial=partial)
-            else:  # parsed as the client's version names its fields, then upgraded
-                data = self._parse_body(versioning.reader(self, schema))
-                self._validated = versioning.load(self, schema, data, partial)
+            try:
+                self._validated = self._load_body()
+            except errors.UnsupportedMediaType as error:
+                endpoint = self.endpoint
+                if self.method == "PATCH" and endpoint is not None:  # RFC 5789 section 2.2
+                    formats = accept_patch(endpoint, self._site.negotiator)
+                    error.headers.append(("Accept-Patch", formats))
+                raise
         return self._validated
+
+    def _load_body(self) -> Any:
+        endpoint = self.endpoint
+        schema = endpoint.input_schema if endpoint else None
+        partial = self.method == "PATCH"
+        if partial:
+            media_type, charset = self._content_type()
+            if media_type in PATCH_FORMATS:
+                return patched(self, media_type, charset)
+        versioning = endpoint.versioning if endpoint else None
+        if versioning is None:
+            return load_body(schema, self._parse_body(schema), partial=partial)
+        # parsed as the client's version names its fields, then upgraded
+        data = self._parse_body(versioning.reader(self, schema))
+        return versioning.load(self, schema, data, partial)
 
     @property
     def query(self) -> Any:
@@ -173,11 +190,15 @@ class Request(webob.request.BaseRequest):
             environ.get("SCRIPT_NAME", ""),
         )
 
-    def _parse_body(self, schema: Any) -> Any:
+    def _content_type(self) -> tuple[str, str | None]:
+        """The body's media type (lower case, no parameters) and ``charset``."""
         content_type = self.environ.get("CONTENT_TYPE", "")
         kept = len(content_type) <= KEPT_LENGTH
         parse = _parse_content_type if kept else _parse_content_type.__wrapped__
-        media_type, charset = parse(content_type)
+        return parse(content_type)
+
+    def _parse_body(self, schema: Any) -> Any:
+        media_type, charset = self._content_type()
         if not media_type:
             if not self.read_body():
                 raise errors.BadRequest("a request body is required")

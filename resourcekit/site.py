@@ -52,6 +52,7 @@ from .media import MediaHandler
 from .media.defaults import default_handlers
 from .methods import IDEMPOTENCY_KEYED, KNOWN_METHODS, SAFE_METHODS
 from .negotiation import Negotiator
+from .patch import advertised_formats
 from .proxies import CLIENT, TrustedProxies
 from .ratelimit import RateLimit
 from .reply import Reply
@@ -347,8 +348,9 @@ class Site:
         return self._finish(request, target, validators, reply)
 
     def _options(self, exchange: Exchange, endpoint: Endpoint) -> Reply:
-        """``Allow``, and the CORS preflight answer where the request is one."""
-        headers = [("Allow", endpoint.allow)]
+        """``Allow``, the body formats ``PATCH`` and ``QUERY`` read, and the CORS preflight
+        answer where the request is one."""
+        headers = [("Allow", endpoint.allow), *advertised_formats(endpoint, self.negotiator)]
         environ = exchange.request.environ
         if self.cors is not None and is_preflight(environ):
             exchange.preflight = True
