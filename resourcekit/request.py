@@ -128,14 +128,28 @@ class Request(webob.request.BaseRequest):
     def query(self) -> Any:
         """The query string loaded through ``query_schema`` (400 when it does not validate).
 
-        Without a query schema: a dict of the parameters, a list where one is repeated.
+        Without a query schema: a dict of the parameters, a list where one is repeated. On a
+        ``QUERY`` request (RFC 10008), its body instead, of any media type the site reads,
+        loaded through ``query_schema`` as a body is (415, 422); the query string stays in
+        `query_params`.
         """
         if self._query is _UNSET:
             endpoint = self.endpoint
             schema = endpoint.query_schema if endpoint else None
+            if self.environ["REQUEST_METHOD"] == "QUERY":
+                self._query = self._query_content(schema)
+                return self._query
             query_string = self.environ.get("QUERY_STRING", "")
             self._query = load_query(schema, query_string, lambda: self.query_params)
         return self._query
+
+    def _query_content(self, schema: Any) -> Any:
+        """A ``QUERY`` body, of any type the site reads, loaded as any body is (422)."""
+        try:
+            return load_body(schema, self._parse_body(schema))
+        except errors.UnsupportedMediaType as error:
+            error.headers.append(("Accept-Query", ", ".join(self._site.negotiator.accepted)))
+            raise
 
     @property
     def query_params(self) -> Any:

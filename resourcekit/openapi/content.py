@@ -89,6 +89,13 @@ class Media:
         return {**body, "description": "Only the fields to change."} if method == "PATCH" else body
 
 
+    def query_body(self, endpoint: Endpoint) -> dict[str, Any]:
+        """A ``QUERY`` body: what ``query_schema`` loads, in every type read."""
+        schema = self._seen(endpoint.query_schema)
+        if schema is None:
+            return {"required": True, "content": {t: {} for t in self.requests}}
+        return {"required": True, "content": self.content(self.ref(schema), self.requests)}
+
     def _seen(self, schema: Schema | None) -> Schema | None:
         """``schema`` as the document's API version names its fields."""
         return self.view(schema) if self.view is not None and schema is not None else schema
