@@ -220,3 +220,15 @@ def test_over_http_under_waitress(site):
         )
         with urllib.request.urlopen(request) as response:
             assert "note" not in json.loads(response.read())
+
+
+def test_openapi_describes_the_patch_formats(site):
+    from openapi_spec_validator import validate
+
+    document = site[0].openapi()
+    validate(document)
+    content = document["paths"]["/stations/{sid}"]["patch"]["requestBody"]["content"]
+    assert content[MERGE]["schema"] == content["application/json"]["schema"]
+    assert content[JSON_PATCH]["schema"]["type"] == "array"
+    without_get = document["paths"]["/counters"]["patch"]["requestBody"]["content"]
+    assert MERGE not in without_get

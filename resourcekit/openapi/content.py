@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ..fields import File
 from ..media.formdata import FORM_TYPES as FORMS
 from ..media.xml import xml_plural
+from ..patch import JSON_PATCH, MERGE_PATCH
 from .returns import Shape
 from .schemas import partial
 
@@ -19,7 +20,22 @@ if TYPE_CHECKING:
     from ..endpoint import Endpoint
     from ..site import Site
 
-__all__ = ["Media"]
+__all__ = ["Media", "file_attributes"]
+
+_JSON_PATCH_SCHEMA = {
+    "type": "array",
+    "description": "RFC 6902 operations, applied to the current representation.",
+    "items": {
+        "type": "object",
+        "required": ["op", "path"],
+        "properties": {
+            "op": {"enum": ["add", "remove", "replace", "move", "copy", "test"]},
+            "path": {"type": "string", "description": "a JSON Pointer (RFC 6901)"},
+            "from": {"type": "string"},
+            "value": {},
+        },
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -29,7 +45,12 @@ class Media:
     converter: OpenAPIConverter
     responses: list[str]
     requests: list[str]
+    """The body types described: every one the site reads but the form types, which are the
+    browsable page's (a schema for a JSON client may refuse a form's text, as a strict number
+    field does), except ``multipart/form-data`` for a schema with a `File` field."""
     problems: list[str]
+    uploads: bool = False
+    """Whether the site reads ``multipart/form-data``."""
     view: Callable[[Schema], Schema] | None = None
     """A schema as one API version names its fields (`resourcekit.openapi.versions`)."""
 
@@ -45,7 +66,8 @@ class Media:
         return cls(
             converter,
             responses=list(site.negotiator.offers),
-            requests=list(site.negotiator.accepted),
+            requests=[t for t in site.negotiator.accepted if t not in FORMS],
+            uploads=FORMS[1] in site.negotiator.accepted,
             problems=list(dict.fromkeys(problems)) or [handlers[0].media_types[0]],
             view=view,
         )
@@ -75,16 +97,21 @@ class Media:
 
     def request_body(self, endpoint: Endpoint, method: str) -> dict[str, Any]:
         """The body the input schema loads (``partial`` for ``PATCH``), in every type read; only
-        ``multipart/form-data`` where the schema has a `File` field."""
+        ``multipart/form-data``, with each file part's types, where the schema has a `File`
+        field. A ``PATCH`` of a resource
+        with ``GET`` also takes JSON Merge Patch and JSON Patch (`resourcekit.patch`)."""
         schema = self._seen(endpoint.input_schema)
         if schema is None:
             return {"required": False, "content": {t: {} for t in self.requests}}
         ref = self.ref(partial(schema) if method == "PATCH" else schema)
         uploads = _files(schema)
-        readers = [t for t in self.requests if t == FORMS[1]] if uploads else self.requests
-        content = self.content(ref, readers)
-        if uploads and FORMS[1] in content:  # each file part's accepted types
-            content[FORMS[1]]["encoding"] = uploads
+        if uploads and self.uploads:  # only multipart can carry a file
+            content = {FORMS[1]: {"schema": ref, "encoding": uploads}}
+        else:
+            content = self.content(ref, self.requests)
+        if method == "PATCH" and "GET" in endpoint.handlers and not uploads:
+            content[MERGE_PATCH] = {"schema": ref}
+            content[JSON_PATCH] = {"schema": _JSON_PATCH_SCHEMA}
         body = {"required": True, "content": content}
         return {**body, "description": "Only the fields to change."} if method == "PATCH" else body
 
