@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+from html.parser import HTMLParser
 
 import pytest
 from conftest import served
@@ -123,3 +124,91 @@ def test_over_http_under_waitress():
         with urllib.request.urlopen(request) as response:
             body = response.read()
     assert re.search(rb'"tags":\["x","y"\]', body)
+
+
+class _Forms(HTMLParser):
+    """The page's forms: their attributes, and the name of each control."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: dict[str, dict] = {}
+        self.current: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "form":
+            self.current = {"attrs": attributes, "names": [], "buttons": []}
+            self.forms[attributes.get("id", "")] = self.current
+        elif self.current is not None and tag in ("input", "select", "textarea"):
+            self.current["names"].append((attributes.get("name"), attributes.get("type")))
+        elif self.current is not None and tag == "button":
+            self.current["buttons"].append(attributes)
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.current = None
+
+
+def page_forms(client: Client, path: str) -> dict[str, dict]:
+    parser = _Forms()
+    parser.feed(client.get(path, headers={"Accept": "text/html"}).text)
+    return parser.forms
+
+
+def test_the_page_create_form_submits_without_javascript(client):
+    forms = page_forms(client, "/stations")
+    create = forms["rk-form-post"]
+    assert create["attrs"]["method"] == "post"
+    assert create["attrs"]["enctype"] == FORM
+    assert "action" not in create["attrs"]  # the page's own address
+    assert "disabled" not in create["buttons"][0]
+    names = [name for name, _ in create["names"]]
+    assert names == ["name", "elevation", "active", "tags", "location"]
+    # what a browser sends for that form, filled in: a checked box sends its value
+    body = "name=Oslo&elevation=94&active=true&tags=a&location="
+    r = post(client, body, **{"Origin": "http://localhost", "Accept": "text/html"})
+    assert r.status_int == 200 and r.content_type == "text/html"
+    assert "Oslo" in r.text
+
+
+def test_forms_for_other_methods_wait_for_the_script():
+    site = Site()
+
+    @site.route("/stations/{sid:int}")
+    class Item(Resource):
+        schema = Station
+
+        def get(self, request, sid):
+            return {"id": sid, "name": "x"}
+
+        def put(self, request, sid):
+            return request.validated
+
+        def delete(self, request, sid):
+            return None
+
+    forms = page_forms(Client(site), "/stations/1")
+    for form in ("rk-form-put", "rk-form-delete"):
+        assert "method" not in forms[form]["attrs"]
+        assert "disabled" in forms[form]["buttons"][0]
+
+
+def test_a_schema_with_a_file_gets_a_multipart_form():
+    pytest.importorskip("multipart")
+    from resourcekit.fields import File
+
+    site = Site()
+
+    @site.route("/photos")
+    class Photos(Resource):
+        input_schema = Schema.from_dict({"title": fields.String(), "image": File()})
+
+        def get(self, request):
+            return []
+
+        def post(self, request):
+            return None
+
+    create = page_forms(Client(site), "/photos")["rk-form-post"]
+    assert create["attrs"]["enctype"] == "multipart/form-data"
+    assert ("image", "file") in create["names"]
