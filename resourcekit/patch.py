@@ -33,8 +33,11 @@ __all__ = [
 ]
 
 MERGE_PATCH = "application/merge-patch+json"
+"""JSON Merge Patch, RFC 7396."""
 JSON_PATCH = "application/json-patch+json"
+"""JSON Patch, RFC 6902."""
 PATCH_FORMATS = (MERGE_PATCH, JSON_PATCH)
+"""The patch formats applied to the current representation, as ``Accept-Patch`` lists them."""
 MAX_OPERATIONS = 1000
 """Most operations in one JSON Patch: ``413`` beyond."""
 MAX_COPIED = 100_000

@@ -57,6 +57,10 @@ class Request(webob.request.BaseRequest):
     session: Any = None
     """The request's database session, where a resource over a database opened one (an
     SQLAlchemy ``Session`` under `resourcekit.sql`, committed with the handler's writes)."""
+    patch_format: str | None = None
+    """Once `validated` is read: the patch format its ``PATCH`` body was applied in
+    (``application/merge-patch+json``, ``application/json-patch+json``), so `validated` is the
+    complete new state, a member missing from it removed; None for a partial load."""
     idempotency_key: str | None = None
     """For a ``POST``/``PATCH`` with an ``Idempotency-Key``: the key, scoped to the client and
     resource. Write it with the data, in the same transaction (a unique column), and a request
@@ -116,7 +120,9 @@ class Request(webob.request.BaseRequest):
         if partial:
             media_type, charset = self._content_type()
             if media_type in PATCH_FORMATS:
-                return patched(self, media_type, charset)
+                new = patched(self, media_type, charset)
+                self.patch_format = media_type
+                return new
         versioning = endpoint.versioning if endpoint else None
         if versioning is None:
             return load_body(schema, self._parse_body(schema), partial=partial)
