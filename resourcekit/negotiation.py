@@ -60,6 +60,7 @@ class Negotiator:
         self.tag_suffixes: dict[MediaHandler, str | None] = {
             handler: None if index == 0 else handler.media_types[0].rpartition("/")[2]
             for index, handler in enumerate(handlers)
+            if handler.media_types  # a handler that only reads bodies represents nothing
         }
         """What `resourcekit.conditional.variant` appends to a strong tag, per handler."""
         self._responses: Memo[str | None, Choice | None] = Memo(_MEMO_LIMIT)

@@ -13,6 +13,7 @@ import webob.request
 
 from . import errors
 from .headers import KEPT_LENGTH
+from .patch import PATCH_FORMATS, accept_patch, patched
 from .proxies import client_of
 from .schemas import load_body, load_query
 
@@ -60,6 +61,10 @@ class Request(webob.request.BaseRequest):
     session: Any = None
     """The request's database session, where a resource over a database opened one (an
     SQLAlchemy ``Session`` under `resourcekit.sql`, committed with the handler's writes)."""
+    patch_format: str | None = None
+    """Once `validated` is read: the patch format its ``PATCH`` body was applied in
+    (``application/merge-patch+json``, ``application/json-patch+json``), so `validated` is the
+    complete new state, a member missing from it removed; None for a partial load."""
     idempotency_key: str | None = None
     """For a ``POST``/``PATCH`` with an ``Idempotency-Key``: the key, scoped to the client and
     resource. Write it with the data, in the same transaction (a unique column), and a request
@@ -94,35 +99,67 @@ class Request(webob.request.BaseRequest):
     def validated(self) -> Any:
         """The body, parsed by its ``Content-Type`` and loaded through the input schema.
 
-        ``PATCH`` loads with ``partial=True``. A body of an older API version is upgraded to
-        the newest before it is loaded (`resourcekit.versioning`). Raises 400 (does not parse),
+        ``PATCH`` loads with ``partial=True``, except a JSON Merge Patch or JSON Patch, applied
+        to the current representation and loaded whole (`resourcekit.patch`). A body of an
+        older API version is upgraded to the newest before it is loaded
+        (`resourcekit.versioning`). Raises 400 (does not parse),
         413 (too large), 415 (media type not understood) or 422 (rejected by the schema, with
         every field's messages).
         """
         if self._validated is _UNSET:
-            endpoint = self.endpoint
-            schema = endpoint.input_schema if endpoint else None
-            partial = self.method == "PATCH"
-            versioning = endpoint.versioning if endpoint else None
-            if versioning is None:
-                self._validated = load_body(schema, self._parse_body(schema), partial=partial)
-            else:  # parsed as the client's version names its fields, then upgraded
-                data = self._parse_body(versioning.reader(self, schema))
-                self._validated = versioning.load(self, schema, data, partial)
+            try:
+                self._validated = self._load_body()
+            except errors.UnsupportedMediaType as error:
+                endpoint = self.endpoint
+                if self.method == "PATCH" and endpoint is not None:  # RFC 5789 section 2.2
+                    formats = accept_patch(endpoint, self._site.negotiator)
+                    error.headers.append(("Accept-Patch", formats))
+                raise
         return self._validated
+
+    def _load_body(self) -> Any:
+        endpoint = self.endpoint
+        schema = endpoint.input_schema if endpoint else None
+        partial = self.method == "PATCH"
+        if partial:
+            media_type, charset = self._content_type()
+            if media_type in PATCH_FORMATS:
+                new = patched(self, media_type, charset)
+                self.patch_format = media_type
+                return new
+        versioning = endpoint.versioning if endpoint else None
+        if versioning is None:
+            return load_body(schema, self._parse_body(schema), partial=partial)
+        # parsed as the client's version names its fields, then upgraded
+        data = self._parse_body(versioning.reader(self, schema))
+        return versioning.load(self, schema, data, partial)
 
     @property
     def query(self) -> Any:
         """The query string loaded through ``query_schema`` (400 when it does not validate).
 
-        Without a query schema: a dict of the parameters, a list where one is repeated.
+        Without a query schema: a dict of the parameters, a list where one is repeated. On a
+        ``QUERY`` request (RFC 10008), its body instead, of any media type the site reads,
+        loaded through ``query_schema`` as a body is (415, 422); the query string stays in
+        `query_params`.
         """
         if self._query is _UNSET:
             endpoint = self.endpoint
             schema = endpoint.query_schema if endpoint else None
+            if self.environ["REQUEST_METHOD"] == "QUERY":
+                self._query = self._query_content(schema)
+                return self._query
             query_string = self.environ.get("QUERY_STRING", "")
             self._query = load_query(schema, query_string, lambda: self.query_params)
         return self._query
+
+    def _query_content(self, schema: Any) -> Any:
+        """A ``QUERY`` body, of any type the site reads, loaded as any body is (422)."""
+        try:
+            return load_body(schema, self._parse_body(schema))
+        except errors.UnsupportedMediaType as error:
+            error.headers.append(("Accept-Query", ", ".join(self._site.negotiator.accepted)))
+            raise
 
     @property
     def query_params(self) -> Any:
@@ -177,20 +214,21 @@ class Request(webob.request.BaseRequest):
             environ.get("SCRIPT_NAME", ""),
         )
 
-    def _parse_body(self, schema: Any) -> Any:
+    def _content_type(self) -> tuple[str, str | None]:
+        """The body's media type (lower case, no parameters) and ``charset``."""
         content_type = self.environ.get("CONTENT_TYPE", "")
         kept = len(content_type) <= KEPT_LENGTH
         parse = _parse_content_type if kept else _parse_content_type.__wrapped__
-        media_type, charset = parse(content_type)
-        body = self.read_body()
+        return parse(content_type)
+
+    def _parse_body(self, schema: Any) -> Any:
+        media_type, charset = self._content_type()
         if not media_type:
-            if not body:
+            if not self.read_body():
                 raise errors.BadRequest("a request body is required")
             raise errors.UnsupportedMediaType("the request has a body but no Content-Type")
         handler = self._site.negotiator.parser(media_type)  # 415 when no handler reads it
-        if not body:
-            raise errors.BadRequest("a request body is required")
-        return handler.parse(body, charset, schema)
+        return handler.read(self, charset, schema)
 
     def read_body(self) -> bytes:
         """The body bytes, refusing more than the site's ``max_body_size`` with 413.

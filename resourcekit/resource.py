@@ -36,7 +36,7 @@ class Resource:
     output_schema: ClassVar[SchemaLike] = None
     """Dumps what the handlers return."""
     query_schema: ClassVar[SchemaLike] = None
-    """Loads the query string into ``request.query``."""
+    """Loads the query string into ``request.query``; on ``QUERY``, the request body."""
 
     vary: ClassVar[Sequence[str]] = ("Accept",)
     """The request headers a representation depends on, sent as ``Vary`` with it and its 304s.

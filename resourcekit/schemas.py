@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
@@ -12,7 +12,7 @@ from webob.multidict import MultiDict
 from . import errors
 from .memo import Memo
 
-__all__ = ["SchemaLike", "load_body", "load_query", "resolve"]
+__all__ = ["SchemaLike", "collect", "load_body", "load_query", "resolve"]
 
 SchemaLike = type[Schema] | Schema | None
 
@@ -72,16 +72,26 @@ def _fresh(loaded: dict[str, Any]) -> dict[str, Any]:
 
 
 def _load_params(schema: Schema, params: MultiDict[str, str]) -> Any:
+    data = collect(schema, params.items())
+    # nothing unknown is left, but EXCLUDE spares marshmallow looking for it
+    return _load(schema, data, errors.BadRequest, "the query string", unknown=EXCLUDE)
+
+
+def collect(
+    schema: Schema, pairs: Iterable[tuple[str, Any]], *, unknown: bool = False
+) -> dict[str, Any]:
+    """Name and value pairs (a query string's, a form's) as the data ``schema.load`` takes: a
+    list field takes every occurrence of its name, another field the last. Names the schema
+    does not load are dropped, or kept with ``unknown``, for the schema to refuse them."""
     takes_many = _query_fields(schema)
     data: dict[str, Any] = {}
-    for key, value in params.items():  # the schema's parameters only
+    for key, value in pairs:
         many = takes_many.get(key)
         if many:
             data.setdefault(key, []).append(value)
-        elif many is not None:
+        elif many is not None or unknown:
             data[key] = value  # a repeated single parameter: the last one counts
-    # nothing unknown is left, but EXCLUDE spares marshmallow looking for it
-    return _load(schema, data, errors.BadRequest, "the query string", unknown=EXCLUDE)
+    return data
 
 
 @functools.lru_cache(maxsize=256)

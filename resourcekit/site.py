@@ -60,13 +60,12 @@ from .hosts import AllowedHosts
 from .hosts import check as check_host
 from .idempotency import BeginState, Idempotency, StoredResponse
 from .media import MediaHandler
-from .media.html import HTMLHandler
-from .media.json import JSONHandler
-from .media.xml import XMLHandler
+from .media.defaults import default_handlers
 from .methods import IDEMPOTENCY_KEYED, KNOWN_METHODS, SAFE_METHODS
 from .metrics import Metrics
 from .negotiation import Negotiator
 from .observe import Observer
+from .patch import advertised_formats
 from .proxies import CLIENT, TrustedProxies
 from .ratelimit import RateLimit
 from .reply import Reply
@@ -174,9 +173,7 @@ class Site:
         self._error_handlers: dict[type[Exception], Callable[..., ErrorAnswer]] = {}
         self._error_handler_of: dict[type[Exception], Callable[..., ErrorAnswer] | None] = {}
         self.hooks = resolve_hooks(hooks)
-        self.negotiator = Negotiator(
-            media if media is not None else (JSONHandler(), XMLHandler(), HTMLHandler())
-        )
+        self.negotiator = Negotiator(media if media is not None else default_handlers())
         self.compression = Compression.coerce(compression)
         sent_codings = self.compression.codings if self.compression is not None else ()
         self.preconditions = Preconditions(self.negotiator.tag_suffixes, sent_codings)
@@ -401,8 +398,9 @@ class Site:
         return self._finish(request, target, validators, reply)
 
     def _options(self, exchange: Exchange, endpoint: Endpoint) -> Reply:
-        """``Allow``, and the CORS preflight answer where the request is one."""
-        headers = [("Allow", endpoint.allow)]
+        """``Allow``, the body formats ``PATCH`` and ``QUERY`` read, and the CORS preflight
+        answer where the request is one."""
+        headers = [("Allow", endpoint.allow), *advertised_formats(endpoint, self.negotiator)]
         environ = exchange.request.environ
         if self.cors is not None and is_preflight(environ):
             exchange.preflight = True

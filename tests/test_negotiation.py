@@ -307,7 +307,10 @@ def test_a_415_lists_only_the_media_types_the_site_reads(content_type: str) -> N
     client = Client(notes_site())  # JSON, XML and the render-only HTML handler
     response = client.post("/notes", data="<p>x</p>", headers={"Content-Type": content_type})
     problem = assert_problem(response, 415)
-    assert problem["accepted"] == ["application/json", "application/xml", "text/xml"]
+    assert problem["accepted"] == [
+        "application/json", "application/xml", "text/xml",
+        "application/x-www-form-urlencoded", "multipart/form-data",
+    ]
     assert content_type in problem["detail"]
     assert client.get("/notes").json == []
 

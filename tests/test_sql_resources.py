@@ -346,3 +346,18 @@ def test_create_all_is_safe_when_processes_start_together(db: Database) -> None:
         database.dispose()
     assert not errors, errors
     assert set(Base.metadata.tables) <= set(sa.inspect(db.engine).get_table_names())
+
+
+def test_a_merge_patch_null_clears_a_column_and_json_patch_applies(client) -> None:
+    station = {"name": "Brocken", "latitude": 51.8, "country": "DE", "elevation_m": 1141}
+    path = client.post("/stations", json=station).headers["Location"]
+    cleared = client.patch(path, data=b'{"elevation_m": null}',
+                           headers={"Content-Type": "application/merge-patch+json"})
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json["elevation_m"] is None and cleared.json["name"] == "Brocken"
+    replaced = client.patch(
+        path, data=b'[{"op": "replace", "path": "/name", "value": "Harz"}]',
+        headers={"Content-Type": "application/json-patch+json"},
+    )
+    assert replaced.status_code == 200, replaced.text
+    assert (replaced.json["name"], replaced.json["latitude"]) == ("Harz", 51.8)

@@ -12,6 +12,7 @@ from typing import Any
 
 from marshmallow import Schema
 
+from .. import errors
 from ..request import Request
 
 __all__ = ["MediaHandler"]
@@ -56,6 +57,15 @@ class MediaHandler:
         if self.parses is None:
             return self.media_types if type(self).parse is not MediaHandler.parse else ()
         return tuple(self.parses or ())  # a false `parses` reads nothing
+
+    def read(self, request: Request, charset: str | None, schema: Schema | None) -> Any:
+        """What the site calls for a request body of this handler's types: `parse` of the whole
+        body, read within ``max_body_size``. A handler that reads the body as it arrives (a
+        multipart upload, to disk) or needs the request overrides this instead."""
+        body = request.read_body()
+        if not body:
+            raise errors.BadRequest("a request body is required")
+        return self.parse(body, charset, schema)
 
     def parse(self, body: bytes, charset: str | None, schema: Schema | None) -> Any:
         """Parse a request body into plain data for ``schema.load``.

@@ -1,8 +1,14 @@
 """The browsable API's forms: a control for each field of a resource's input or query schema.
 
-HTML forms can only send ``GET``/``POST`` urlencoded, so the page's script reads each control by
-its ``data-kind`` and sends the values as JSON (see ``assets/browsable.js``). Attributes and hints
-come from the schema's validators for a person's benefit only: the server checks everything again.
+With its script, the page reads each control by its ``data-kind`` and sends the values as JSON
+(see ``assets/browsable.js``). Without it, the create form is a plain HTML form: ``POST``,
+urlencoded, or ``multipart/form-data`` where the schema has a `resourcekit.fields.File`, which
+the site reads through the same schema (`resourcekit.media.formdata`); HTML forms send no other
+method, so the ``PUT``, ``PATCH`` and ``DELETE`` forms need the script (their buttons are
+disabled until it runs), rather than a ``_method`` override that would let any form body tunnel
+a write past what the method says. A form with a file control is always sent by the browser.
+Attributes and hints come from the schema's validators for a person's benefit only: the server
+checks everything again.
 Hints are what a person can act on, so a regular expression is not one (its validator's own
 message is, when it has one), nor is a bound no person types, such as a 64-bit key's maximum.
 """
@@ -17,6 +23,8 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from marshmallow import Schema, fields, missing, validate
+
+from ..fields import File
 
 if TYPE_CHECKING:
     from ..endpoint import Endpoint
@@ -45,8 +53,8 @@ also past what a browser's numbers hold exactly."""
 class _Control:
     """One form control for a schema field, and how the page's script reads its value.
 
-    ``kind``: string, integer, number, boolean, list, list-number, json, or body (the whole
-    body as JSON, for a resource without an input schema).
+    ``kind``: string, integer, number, boolean, list, list-number, json, file, or body (the
+    whole body as JSON, for a resource without an input schema).
     """
 
     key: str
@@ -79,7 +87,9 @@ def write_forms(
         return ""
     return (
         '<section id="rk-write"><h2>Write</h2><p class="rk-note">Forms are sent as JSON by '
-        "this page's script; lists are entered comma-separated. Empty fields are left out.</p>"
+        "this page's script; lists are entered comma-separated. Empty fields are left out. "
+        "Without JavaScript, Create is sent as an HTML form (a list takes one item) and the "
+        "other forms are disabled.</p>"
         '<div class="rk-field"><label for="rk-token">Bearer token</label>'
         '<input id="rk-token" type="password" autocomplete="off" placeholder="optional">'
         '<span class="rk-hint">sent as <code>Authorization: Bearer …</code>; kept in this '
@@ -141,6 +151,9 @@ def _control(name: str, f: fields.Field[Any]) -> _Control:
 
 def _kind(f: fields.Field[Any]) -> tuple[str, str | None, tuple[str, ...]]:
     """How a field is entered: (script kind, input type, hints)."""
+    if isinstance(f, File):
+        accept = ", ".join(f.content_types) if f.content_types else ""
+        return "file", "file", (f"a file: {accept}",) if accept else ()
     if isinstance(f, fields.Boolean):
         return "boolean", "checkbox", ()
     if isinstance(f, fields.Integer):
@@ -265,12 +278,22 @@ def _form(
     )
     style = ' class="danger"' if method == "DELETE" else ""
     return (
-        f'<form id="rk-form-{method.lower()}" data-method="{method}" '
+        f'<form id="rk-form-{method.lower()}" data-method="{method}"{_native(method, controls)} '
         f'data-parent="{_e(parent)}"><h3>{title} <small><code>{method}</code></small>{badge}'
         f'</h3><p class="rk-note">{note}</p>{fields_html}'
-        f'<button type="submit"{style}>{method}</button>'
+        f'<button type="submit"{style}{"" if method == "POST" else " disabled"}>{method}</button>'
         '<div class="rk-problem" role="alert" hidden></div></form>'
     )
+
+
+def _native(method: str, controls: list[_Control]) -> str:
+    """How the browser itself sends the form: only ``POST`` can be (see the module)."""
+    if method != "POST":
+        return ""
+    files = any(c.kind == "file" for c in controls)
+    enctype = "multipart/form-data" if files else "application/x-www-form-urlencoded"
+    return f' method="post" enctype="{enctype}"'
+
 
 
 def _initial(control: _Control, current: dict[str, Any] | None) -> Any:
@@ -311,7 +334,8 @@ def _widget(control: _Control, attrs: dict[str, str], value: Any, required: bool
     if control.kind == "boolean":
         if value is True:
             attrs["checked"] = ""
-    else:
+        attrs["value"] = "true"  # what a form sends for a checked box (else "on")
+    elif control.kind != "file":  # a file control cannot be filled in
         attrs["value"] = _text_value(control, value)
     return f"<input {_attrs(attrs)}>"
 

@@ -62,9 +62,9 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from ..methods import BODY_METHODS, SAFE_METHODS
+from ..methods import BODY_METHODS, QUERY_STRING_READS
 from . import problems, schemas, security
-from .content import Media
+from .content import Media, file_attributes
 from .parameters import Parameters, path_parameters, query_description
 from .responses import successes
 from .summaries import default_summary, summary, tag
@@ -108,6 +108,7 @@ class _Builder:
         self.plugin.map_to_openapi_type(fields.Url, "string", "uri")  # type: ignore[no-untyped-call]
         converter = self.plugin.converter
         assert converter is not None  # made when the spec initialised the plugin
+        converter.add_attribute_function(file_attributes)  # type: ignore[no-untyped-call]
         self.routes = [
             r for r in site.routes
             if r.target.resource.documented and (view is None or view.has(r))
@@ -146,7 +147,7 @@ class _Builder:
 
     def _operations(self, route: Route[Endpoint]) -> dict[str, Any]:
         methods = [*route.target.handlers, "OPTIONS"]
-        return {m.lower(): self._operation(route, m) for m in methods}
+        return {_operation_key(m): self._operation(route, m) for m in methods}
 
     def _operation(self, route: Route[Endpoint], method: str) -> dict[str, Any]:
         endpoint = route.target
@@ -160,7 +161,8 @@ class _Builder:
             operation["summary"] = f"Headers only: {operation['summary']}"
         if endpoint.deprecation:  # Resource.deprecated
             operation["deprecated"] = True
-        rule = query_description(endpoint.query_schema) if method in SAFE_METHODS else None
+        reads = method in QUERY_STRING_READS
+        rule = query_description(endpoint.query_schema) if reads else None
         if rule:
             described = operation.get("description")
             operation["description"] = f"{described}\n\n{rule}" if described else rule
@@ -169,6 +171,8 @@ class _Builder:
             operation["parameters"] = parameters
         if method in BODY_METHODS:
             operation["requestBody"] = self.media.request_body(endpoint, method)
+        elif method == "QUERY":
+            operation["requestBody"] = self.media.query_body(endpoint)
         found = successes(self.media, route, method)
         if self.every:
             for response in found.values():
@@ -177,6 +181,12 @@ class _Builder:
         if self.schemes:  # then an operation without a requirement is open to anyone: say so
             operation["security"] = security.requirements(endpoint.authenticators.get(method, ()))
         return operation
+
+
+def _operation_key(method: str) -> str:
+    """The Path Item key of ``method``'s operation: OpenAPI 3.1 has none for ``QUERY``, which
+    is described under the extension ``x-query`` (an Operation Object, as 3.2's ``query``)."""
+    return "x-query" if method == "QUERY" else method.lower()
 
 
 def _path(route: Route[Any]) -> str:

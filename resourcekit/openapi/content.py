@@ -6,7 +6,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..fields import File
+from ..media.formdata import FORM_TYPES as FORMS
 from ..media.xml import xml_plural
+from ..patch import JSON_PATCH, MERGE_PATCH
 from .returns import Shape
 from .schemas import partial
 
@@ -17,7 +20,22 @@ if TYPE_CHECKING:
     from ..endpoint import Endpoint
     from ..site import Site
 
-__all__ = ["Media"]
+__all__ = ["Media", "file_attributes"]
+
+_JSON_PATCH_SCHEMA = {
+    "type": "array",
+    "description": "RFC 6902 operations, applied to the current representation.",
+    "items": {
+        "type": "object",
+        "required": ["op", "path"],
+        "properties": {
+            "op": {"enum": ["add", "remove", "replace", "move", "copy", "test"]},
+            "path": {"type": "string", "description": "a JSON Pointer (RFC 6901)"},
+            "from": {"type": "string"},
+            "value": {},
+        },
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -27,7 +45,12 @@ class Media:
     converter: OpenAPIConverter
     responses: list[str]
     requests: list[str]
+    """The body types described: every one the site reads but the form types, which are the
+    browsable page's (a schema for a JSON client may refuse a form's text, as a strict number
+    field does), except ``multipart/form-data`` for a schema with a `File` field."""
     problems: list[str]
+    uploads: bool = False
+    """Whether the site reads ``multipart/form-data``."""
     view: Callable[[Schema], Schema] | None = None
     """A schema as one API version names its fields (`resourcekit.openapi.versions`)."""
 
@@ -43,7 +66,8 @@ class Media:
         return cls(
             converter,
             responses=list(site.negotiator.offers),
-            requests=list(site.negotiator.accepted),
+            requests=[t for t in site.negotiator.accepted if t not in FORMS],
+            uploads=FORMS[1] in site.negotiator.accepted,
             problems=list(dict.fromkeys(problems)) or [handlers[0].media_types[0]],
             view=view,
         )
@@ -72,14 +96,32 @@ class Media:
         return self.content(many if Shape.ARRAY in shapes else one, self.responses)
 
     def request_body(self, endpoint: Endpoint, method: str) -> dict[str, Any]:
-        """The body the input schema loads (``partial`` for ``PATCH``), in every type read."""
+        """The body the input schema loads (``partial`` for ``PATCH``), in every type read; only
+        ``multipart/form-data``, with each file part's types, where the schema has a `File`
+        field. A ``PATCH`` of a resource
+        with ``GET`` also takes JSON Merge Patch and JSON Patch (`resourcekit.patch`)."""
         schema = self._seen(endpoint.input_schema)
         if schema is None:
             return {"required": False, "content": {t: {} for t in self.requests}}
         ref = self.ref(partial(schema) if method == "PATCH" else schema)
-        body = {"required": True, "content": self.content(ref, self.requests)}
+        uploads = _files(schema)
+        if uploads and self.uploads:  # only multipart can carry a file
+            content = {FORMS[1]: {"schema": ref, "encoding": uploads}}
+        else:
+            content = self.content(ref, self.requests)
+        if method == "PATCH" and "GET" in endpoint.handlers and not uploads:
+            content[MERGE_PATCH] = {"schema": ref}
+            content[JSON_PATCH] = {"schema": _JSON_PATCH_SCHEMA}
+        body = {"required": True, "content": content}
         return {**body, "description": "Only the fields to change."} if method == "PATCH" else body
 
+
+    def query_body(self, endpoint: Endpoint) -> dict[str, Any]:
+        """A ``QUERY`` body: what ``query_schema`` loads, in every type read."""
+        schema = self._seen(endpoint.query_schema)
+        if schema is None:
+            return {"required": True, "content": {t: {} for t in self.requests}}
+        return {"required": True, "content": self.content(self.ref(schema), self.requests)}
 
     def _seen(self, schema: Schema | None) -> Schema | None:
         """``schema`` as the document's API version names its fields."""
@@ -87,5 +129,30 @@ class Media:
 
 
 def _structured(media_type: str) -> bool:
+    """Whether a body of ``media_type`` is described by a schema: JSON, XML and form bodies."""
     subtype = media_type.partition("/")[2]
-    return subtype in ("json", "xml") or subtype.endswith(("+json", "+xml"))
+    return (
+        subtype in ("json", "xml") or subtype.endswith(("+json", "+xml")) or media_type in FORMS
+    )
+
+
+def _files(schema: Schema) -> dict[str, dict[str, str]]:
+    """The ``encoding`` of a multipart body's file parts: a body with a `File` field can only
+    be ``multipart/form-data``, JSON and XML cannot carry one."""
+    found = {}
+    for name, field in schema.load_fields.items():
+        if isinstance(field, File):
+            types = field.content_types or ("application/octet-stream",)
+            found[field.data_key or name] = {"contentType": ", ".join(types)}
+    return found
+
+
+def file_attributes(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
+    """A `File` field's JSON Schema (an apispec attribute function): a string of binary
+    content, as OpenAPI 3.1 describes a multipart file part."""
+    if not isinstance(field, File):
+        return {}
+    types = field.content_types or ()
+    exact = [t for t in types if not t.endswith("/*")]
+    media = {"contentMediaType": exact[0]} if len(exact) == 1 and len(types) == 1 else {}
+    return {"type": "string", "format": "binary", **media}

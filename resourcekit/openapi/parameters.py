@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..methods import BODY_METHODS, CONDITIONAL_WRITES, IDEMPOTENCY_KEYED, SAFE_METHODS
+from ..methods import (
+    BODY_METHODS,
+    CONDITIONAL_WRITES,
+    IDEMPOTENCY_KEYED,
+    QUERY_STRING_READS,
+    SAFE_METHODS,
+)
 from ..routing import MAX_INT
 from .schemas import examples
 
@@ -77,7 +83,7 @@ class Parameters:
         """The query (for reads) and the request headers; a name is a component's, which
         apispec turns into a ``$ref``."""
         parameters: list[dict[str, Any] | str] = []
-        if method in SAFE_METHODS and endpoint.query_schema is not None:
+        if method in QUERY_STRING_READS and endpoint.query_schema is not None:
             parameters += self.query(endpoint.query_schema)
         return parameters + self._header_names(endpoint, method)
 

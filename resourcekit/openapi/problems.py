@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
-from ..methods import BODY_METHODS, CONDITIONAL_WRITES, IDEMPOTENCY_KEYED, SAFE_METHODS
+from ..methods import BODY_METHODS, CONDITIONAL_WRITES, IDEMPOTENCY_KEYED, QUERY_STRING_READS
 from .headers import header, rate_limit_headers
 from .parameters import conditional
 from .schemas import problem_schema
@@ -108,9 +108,9 @@ def statuses(route: Route[Any], method: str) -> set[int]:
     found = {406}
     if has_fields:
         found.add(404)
-    if method in SAFE_METHODS and endpoint.query_schema is not None:
+    if method in QUERY_STRING_READS and endpoint.query_schema is not None:
         found.add(400)
-    if method in BODY_METHODS:
+    if method in BODY_METHODS or method == "QUERY":
         found |= {400, 413, 415, 422}
     found |= _guard_statuses(endpoint, method)
     if method in CONDITIONAL_WRITES and conditional(endpoint):

@@ -8,7 +8,7 @@ from typing import Any
 __all__ = ["default_summary", "summary", "tag"]
 
 _VERBS = {"GET": "Read", "HEAD": "Read", "POST": "Add to", "PUT": "Replace",
-          "PATCH": "Update", "DELETE": "Delete", "OPTIONS": "Methods of"}
+          "PATCH": "Update", "DELETE": "Delete", "OPTIONS": "Methods of", "QUERY": "Query"}
 
 
 def summary(doc: str | None, default: str | None = None) -> dict[str, str]:

@@ -379,8 +379,8 @@ def _parent_checks(
 
 
 class Item(Table):
-    """One row: ``GET``, ``PUT`` (replace), ``PATCH`` (merge the given members; also as
-    ``application/merge-patch+json``), ``DELETE`` (``204``). With a version column, its value
+    """One row: ``GET``, ``PUT`` (replace), ``PATCH`` (merge the given members; or a JSON Merge
+    Patch or JSON Patch of the row), ``DELETE`` (``204``). With a version column, its value
     is the ``ETag`` and a conditional write is a compare-and-set in the statement itself."""
 
     def bind(self, fields: Sequence[str]) -> None:
@@ -447,8 +447,12 @@ class Item(Table):
         return self._update(request, fields, {n: data.get(n) for n in self.plan.writable})
 
     def patch(self, request: Request, **fields: Any) -> Any:
-        """Change the given members, leave the others (RFC 7396 merge patch; null clears)."""
-        return self._update(request, fields, self.plan.stored(request.validated))
+        """Change the given members, leave the others; a merge patch or JSON Patch gives the
+        whole new state (`resourcekit.patch`), where a member removed becomes null."""
+        data = request.validated
+        if request.patch_format is None:
+            return self._update(request, fields, self.plan.stored(data))
+        return self._update(request, fields, {n: data.get(n) for n in self.plan.writable})
 
     def delete(self, request: Request, **fields: Any) -> None:
         """Delete the row."""

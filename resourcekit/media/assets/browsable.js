@@ -105,7 +105,10 @@
     show(form, {status: response.status, title: response.statusText, ...problem});
   };
   for (const form of document.querySelectorAll("form[data-method]")) {
+    const submit = form.querySelector("button[type=submit]");
+    if (submit) submit.disabled = false;  // PUT, PATCH, DELETE need this script
     form.addEventListener("submit", async (event) => {
+      if (form.enctype === "multipart/form-data") return;  // a file: the browser sends it
       event.preventDefault();
       if (form.dataset.method === "DELETE" && !confirm("Delete this resource?")) return;
       clear(form);
