@@ -179,7 +179,9 @@ VERSIONS = Versions(
 class WeatherSite(Site):
     """The site, holding its database so that whoever made it can close it (`close`)."""
 
-    def __init__(self, database: Database, api_token: str) -> None:
+    def __init__(
+        self, database: Database, api_token: str, health: Sequence[Any] = ()
+    ) -> None:
         writers = auth.Bearer(auth.tokens({api_token: "writer"}))
         super().__init__(
             title=TITLE,
@@ -190,6 +192,10 @@ class WeatherSite(Site):
             idempotent=True,
             docs=True,
             versions=VERSIONS,
+            compression=True,
+            metrics=True,
+            tracing=True,
+            health=[database.check, *health],
         )
         self.database = database
         self.api_token = api_token
@@ -231,7 +237,9 @@ def create_site(
     limit = RateLimit(rate_limit, store=rate_limit_store) if rate_limit else None  # a bad rate
     proxies = TrustedProxies.coerce(trusted_proxies)  # or address fails before the db opens
     hosts = AllowedHosts.coerce(allowed_hosts)
-    site = WeatherSite(open_database(db_path), api_token or secrets.token_urlsafe(24))
+    shared = [s.check for s in (idempotency_store, rate_limit_store) if hasattr(s, "check")]
+    token = api_token or secrets.token_urlsafe(24)
+    site = WeatherSite(open_database(db_path), token, shared[:1])  # one Redis, one check
     site.rate_limit = limit  # before the routes are added: each takes the site's limit
     site.trusted_proxies = proxies
     site.allowed_hosts = hosts

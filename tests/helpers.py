@@ -107,6 +107,13 @@ def media_type_of(response: Any) -> str | None:
     return value.split(";")[0].strip().lower() if value is not None else None
 
 
+def vary(response: Any) -> list[str]:
+    """The members of ``Vary`` but ``Accept-Encoding``: a site with compression varies by it
+    on every compressible answer, which the compression tests check on their own."""
+    members = (m.strip() for m in response.headers.get("Vary", "").split(","))
+    return [m for m in members if m and m != "Accept-Encoding"]
+
+
 def assert_problem(response: Any, status: int, *, media_type: str = "application/problem+json"):
     """Check a `resourcekit.testing` response is an RFC 9457 problem; return it as a dict,
     without its ``request_id``, which must be the response's ``X-Request-ID``."""

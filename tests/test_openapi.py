@@ -78,17 +78,23 @@ def parameter_names(document: dict[str, Any], path: str, method: str) -> dict[st
 def test_sample_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
     validate_openapi(document)
     assert document["openapi"] == "3.1.0"
-    assert document["info"] == {
+    info = document["info"]
+    assert {k: info[k] for k in ("title", "version", "license")} == {
         "title": "Weather stations",
         "version": "1.0.0",
-        "description": "Weather stations and their observations, in JSON and XML.",
         "license": {"name": "MIT", "identifier": "MIT"},
     }
+    assert info["description"].startswith(
+        "Weather stations and their observations, in JSON and XML.\n\n"
+    )  # then the API version this document is of, and the changes between versions
+    assert info["x-api-version"] == "2026-11-23"
+    assert [c["version"] for c in info["x-changes"]] == ["2027-01-15"]
     json.dumps(document)  # JSON-ready: no marshmallow objects or other Python values left
 
 
 def test_every_route_and_method_is_documented(sample: Site, document: dict[str, Any]) -> None:
-    routes = [r for r in sample.routes if r.name not in ("openapi", "docs", "docs_assets")]
+    unlisted = ("openapi", "docs", "docs_assets", "healthz", "readyz", "metrics")
+    routes = [r for r in sample.routes if r.name not in unlisted]
     assert set(document["paths"]) == {openapi_path(r.template) for r in routes}
     for route in routes:
         item = document["paths"][openapi_path(route.template)]
@@ -139,7 +145,8 @@ def test_query_parameters_come_from_the_query_schema(document: dict[str, Any]) -
 
 def test_request_headers_where_they_apply(document: dict[str, Any]) -> None:
     assert parameter_names(document, "/stations/{station_id}", "get") == {
-        "station_id": "path", "If-None-Match": "header", "If-Modified-Since": "header"
+        "station_id": "path", "If-None-Match": "header", "If-Modified-Since": "header",
+        "API-Version": "header",
     }
     put = parameter_names(document, "/stations/{station_id}", "put")
     assert {"If-Match", "If-None-Match", "If-Unmodified-Since", "Prefer"} <= set(put)
@@ -270,19 +277,19 @@ def test_which_problems_each_operation_can_give(document: dict[str, Any]) -> Non
     def statuses(path: str, method: str) -> set[str]:
         return {s for s in document["paths"][path][method]["responses"] if s >= "400"}
 
-    assert statuses("/", "get") == {"406"}
+    assert statuses("/", "get") == {"400", "406"}  # 400: an unknown API-Version
     assert statuses("/stations", "get") == {"400", "406"}
     assert statuses("/stations", "post") == {"400", "401", "406", "409", "413", "415", "422"}
-    assert statuses("/stations/{station_id}", "get") == {"404", "406"}
+    assert statuses("/stations/{station_id}", "get") == {"400", "404", "406"}
     assert statuses("/stations/{station_id}", "put") == {
         "400", "401", "404", "406", "412", "413", "415", "422"
     }
     assert statuses("/stations/{station_id}", "patch") == {
         "400", "401", "404", "406", "409", "412", "413", "415", "422"
     }
-    assert statuses("/stations/{station_id}", "delete") == {"401", "404", "406", "412"}
-    assert statuses("/stations/{station_id}", "options") == {"404"}
-    assert statuses("/", "options") == set()
+    assert statuses("/stations/{station_id}", "delete") == {"400", "401", "404", "406", "412"}
+    assert statuses("/stations/{station_id}", "options") == {"400", "404"}
+    assert statuses("/", "options") == {"400"}
     unauthorized = document["components"]["responses"]["Unauthorized"]
     assert unauthorized["headers"]["WWW-Authenticate"]["required"] is True
 
@@ -302,8 +309,10 @@ def test_summaries_come_from_docstrings(document: dict[str, Any]) -> None:
     post = document["paths"]["/stations"]["post"]
     assert post["summary"].startswith("Add a station")
     listing = document["paths"]["/stations"]["get"]
-    assert listing["summary"] == "List stations, by id, a page at a time."
-    assert "`limit`" in listing["description"]
+    assert listing["summary"] == (
+        "List stations, by id, a page at a time; Link names the other pages."
+    )
+    assert "description" not in listing  # the docstring is its summary only
     assert document["paths"]["/stations"]["head"]["summary"].startswith("Headers only: ")
     tags = {tag["name"]: tag for tag in document["tags"]}
     assert tags["Stations"]["description"] == "The weather stations."

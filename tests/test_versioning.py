@@ -490,7 +490,8 @@ def test_each_version_has_its_document() -> None:
         assert {"$ref": "#/components/parameters/API-Version"} in document["paths"]["/notes"][
             "get"]["parameters"]
         ok = document["paths"]["/notes"]["get"]["responses"]["200"]["headers"]
-        assert ok["API-Version"]["schema"] == {"type": "string", "enum": [version]}
+        assert ok["API-Version"]["schema"] == {"type": "string", "enum": list(VERSIONS)}
+        assert f"`{version}`" in ok["API-Version"]["description"]
         assert ("Sunset" in ok) == (version == FIRST)
         problem = document["components"]["responses"]["NotAcceptable"]["headers"]
         assert "API-Version" in problem

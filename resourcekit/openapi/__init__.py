@@ -116,6 +116,7 @@ class _Builder:
         self.media = Media.of(site, converter, view.schema if view else None)
         header = (site.versions.header, view.header()) if site.versions and view else None
         self.parameters = Parameters(converter, site.idempotency.header, header)
+        self.versioned = site.versions is not None
         self.every: dict[str, Any] = view.response_headers() if view else {}
         """Headers every response carries: those of the document's API version."""
         self.schemes = security.schemes(r.target for r in self.routes)
@@ -177,7 +178,7 @@ class _Builder:
         if self.every:
             for response in found.values():
                 response["headers"] = {**response.get("headers", {}), **self.every}
-        operation["responses"] = {**found, **problems.names(route, method)}
+        operation["responses"] = {**found, **problems.names(route, method, self.versioned)}
         if self.schemes:  # then an operation without a requirement is open to anyone: say so
             operation["security"] = security.requirements(endpoint.authenticators.get(method, ()))
         return operation

@@ -39,8 +39,9 @@ class Problem:
 
 PROBLEMS: dict[int, Problem] = {
     400: Problem("BadRequest", "The request is malformed: a query string the query schema "
-                 "rejects, a body that does not parse or is missing, or an invalid "
-                 "`Idempotency-Key`.", "the query string does not match the schema",
+                 "rejects, a body that does not parse or is missing, an invalid "
+                 "`Idempotency-Key`, or an API version the site does not have.",
+                 "the query string does not match the schema",
                  {"errors": {"limit": ["Must be greater than or equal to 1 and less than or "
                                        "equal to 100."]}}),
     401: Problem("Unauthorized", "Credentials are missing or were refused; `WWW-Authenticate` "
@@ -94,18 +95,20 @@ def components(
         spec.components.response(problem.name, response, lazy=True)
 
 
-def names(route: Route[Any], method: str) -> dict[str, str]:
+def names(route: Route[Any], method: str, versioned: bool = False) -> dict[str, str]:
     """Each status the operation can give, by the name of its component (apispec refs it)."""
-    return {str(s): PROBLEMS[s].name for s in sorted(statuses(route, method))}
+    return {str(s): PROBLEMS[s].name for s in sorted(statuses(route, method, versioned))}
 
 
-def statuses(route: Route[Any], method: str) -> set[int]:
-    """The problem statuses an operation can answer, from what its route and endpoint declare."""
+def statuses(route: Route[Any], method: str, versioned: bool = False) -> set[int]:
+    """The problem statuses an operation can answer, from what its route and endpoint declare;
+    on a ``versioned`` site every operation can be ``400`` (a version it does not have)."""
     endpoint = route.target
     has_fields = any(s.name for s in route.segments)
+    found = {400} if versioned else set()
     if method == "OPTIONS":
-        return {404} if has_fields else set()
-    found = {406}
+        return found | {404} if has_fields else found
+    found.add(406)
     if has_fields:
         found.add(404)
     if method in QUERY_STRING_READS and endpoint.query_schema is not None:

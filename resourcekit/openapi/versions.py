@@ -76,8 +76,9 @@ class VersionView:
         headers of a deprecated version."""
         versions = self.versions
         headers: dict[str, Any] = {versions.header: {
-            "description": "The API version the response is in.", "required": True,
-            "schema": {"type": "string", "enum": [self.version]},
+            "description": f"The API version the response is in: `{self.version}` (the one "
+                           f"this document describes) unless the request named another.",
+            "required": True, "schema": {"type": "string", "enum": list(versions.versions)},
         }}
         if self.version in versions.deprecated:
             headers["Deprecation"] = {
