@@ -100,6 +100,9 @@ def test_sparse_fieldsets_in_json_and_xml(client: Client, db: Database) -> None:
     ]
     xml = client.get("/stations?fields=name", headers=XML).text
     assert "<name>Alpha</name>" in xml and "country" not in xml and "<id>" not in xml
+    chosen = "version,country,name,id,latitude,elevation_m"  # members keep the schema's order
+    row = client.get(f"/stations?fields={chosen}").json[0]
+    assert list(row) == ["id", "name", "latitude", "country", "elevation_m", "version"]
 
 
 def test_expand_loads_related_rows_in_bounded_queries(client: Client, db: Database) -> None:

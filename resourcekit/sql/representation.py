@@ -52,7 +52,8 @@ class Listed(Schema):
     def _variant(self, members: frozenset[str]) -> Schema:
         found = self._variants.get(members)
         if found is None:
-            found = self._variants.keep(members, type(self)(only=members))
+            ordered = [name for name in self.declared_fields if name in members]  # a set's
+            found = self._variants.keep(members, type(self)(only=ordered))  # order is random
         return found
 
 
