@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from marshmallow import Schema
+from marshmallow.fields import Field
 
 from . import errors
 from .conditional import http_date
@@ -367,9 +368,10 @@ class Versions:
 
     def schema_at(self, schema: Schema, version: str | None) -> Schema:
         """``schema`` with the field names clients of ``version`` use, for documents and
-        forms: each field a later ``renamed`` change concerns is copied with its older
-        ``data_key``. Moves between objects (dotted paths) are not drawn. Made once per schema
-        and version."""
+        forms and the XML reader: each field a later ``renamed`` change concerns is copied with
+        its older ``data_key``, and an object whose every member a change moved into it
+        (``{"wind_speed_ms": "wind.speed_ms", ...}``) is drawn as those members, flat. Made once
+        per schema and version."""
         key = (id(schema), version)
         found = self._views.get(key)
         if found is None:
@@ -419,6 +421,7 @@ class Versions:
 
 def _renamed_back(schema: Schema, later: list[Change]) -> Schema:
     names: dict[str, str] = {}  # newest data key -> the older version's
+    moved: dict[str, dict[str, str]] = {}  # outer key -> {inner key: the older flat key}
     for change in reversed(later):  # the newest change first
         if not change.concerns(schema):
             continue
@@ -426,20 +429,47 @@ def _renamed_back(schema: Schema, later: list[Change]) -> Schema:
             if "." not in old and "." not in new:
                 newest = next((k for k, current in names.items() if current == new), new)
                 names[newest] = old
-    if not names:
+            elif "." not in old and new.count(".") == 1:  # moved into an object: drawn flat
+                outer, inner = new.split(".")
+                moved.setdefault(outer, {})[inner] = old
+    if not names and not moved:
         return schema
-    renamed = {}
+    renamed: dict[str, Field[Any]] = {}
+    origin: dict[str, str] = {}  # each field's name in ``schema``, for its load/dump sides
     for name, field in schema.fields.items():
         key = field.data_key or name
+        flat = _moved_out(field, moved[key]) if key in moved else None
+        if flat is not None:
+            renamed.update(flat)
+            origin.update(dict.fromkeys(flat, name))
+            continue
         if key in names:
             field = copy.copy(field)
             field.data_key = names[key]
         renamed[name] = field
+        origin[name] = name
     variant = copy.copy(schema)
     variant.fields = renamed
-    variant.load_fields = {n: f for n, f in renamed.items() if n in schema.load_fields}
-    variant.dump_fields = {n: f for n, f in renamed.items() if n in schema.dump_fields}
+    variant.load_fields = {n: f for n, f in renamed.items() if origin[n] in schema.load_fields}
+    variant.dump_fields = {n: f for n, f in renamed.items() if origin[n] in schema.dump_fields}
     return variant
+
+
+def _moved_out(field: Field[Any], inners: dict[str, str]) -> dict[str, Field[Any]] | None:
+    """The members of a nested object that older versions have flat, each as a copy of its
+    field under the older key; None unless every member of the object moved."""
+    nested = getattr(field, "schema", None)
+    if not isinstance(nested, Schema):
+        return None
+    keys = {inner.data_key or name: inner for name, inner in nested.fields.items()}
+    if set(keys) != set(inners):
+        return None
+    flat = {}
+    for key, inner in keys.items():
+        copied = copy.copy(inner)
+        copied.data_key = inners[key]
+        flat[inners[key]] = copied
+    return flat
 
 
 class RouteVersions:

@@ -7,7 +7,6 @@ conditional write a compare-and-set in its statement (`resourcekit.sql`).
 from __future__ import annotations
 
 import os
-import re
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -148,19 +147,6 @@ class Weather(Resource):
 Observations.query_schema = windowed(Observations.query_schema)
 
 
-_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
-
-
-def _xml_wind_numbers(data: Any, request: Any) -> Any:
-    """An XML body's wind members as numbers, as the XML reader types the members the newest
-    schema names (until it reads an older version's moved members by the schema too)."""
-    wind = data.get("wind") if request.content_type.endswith("xml") else None
-    for name, value in (wind or {}).items():
-        if isinstance(value, str) and _NUMBER.fullmatch(value):
-            wind[name] = float(value)
-    return data
-
-
 VERSIONS = Versions(
     "2026-11-23",
     Change(
@@ -169,7 +155,6 @@ VERSIONS = Versions(
         " `wind_speed_ms` and `wind_direction_deg`.",
         schema=ObservationSchema,
         renamed={"wind_speed_ms": "wind.speed_ms", "wind_direction_deg": "wind.direction_deg"},
-        upgrade=_xml_wind_numbers,
     ),
     default="2026-11-23",
 )

@@ -239,13 +239,13 @@ class TestVersions:
         changes = default["info"]["x-changes"]
         assert [(c["version"], c["schema"]) for c in changes] == [(NEW, "ObservationSchema")]
 
-    @pytest.mark.xfail(strict=True, reason="framework: Versions.schema_at does not draw a field "
-                       "moved by a dotted `renamed` path, so 2026-11-23's document shows the "
-                       "nested wind")
     def test_the_default_document_has_the_flat_wind(self, client):
         default = read(send(client, None, "GET", "/openapi.json"), 200, OLD)
         properties = default["components"]["schemas"]["Observation"]["properties"]
         assert {"wind_speed_ms", "wind_direction_deg"} <= set(properties)
+        assert "wind" not in properties
+        newest = read(send(client, NEW, "GET", "/openapi.json?version=" + NEW), 200, NEW)
+        assert "wind" in newest["components"]["schemas"]["Observation"]["properties"]
 
     def test_a_key_reused_at_another_version_is_another_request(self, client, station):
         key = {"Idempotency-Key": "same-calm-observation"}

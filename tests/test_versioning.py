@@ -474,9 +474,9 @@ def test_each_version_has_its_document() -> None:
     site = build()
     old, new = site.openapi(FIRST), site.openapi(TITLE)
     assert site.openapi() == old  # the default's
-    # a plain rename is drawn; a move between objects ("style.color") only described
+    # a plain rename is drawn, and so is a move into an object ("color" was "style.color")
     old_note, new_note = old["components"]["schemas"]["Note"], new["components"]["schemas"]["Note"]
-    assert set(old_note["properties"]) == {"id", "name", "style", "tags"}
+    assert set(old_note["properties"]) == {"id", "name", "color", "tags"}
     assert old_note["required"] == ["name"]
     assert set(new_note["properties"]) == {"id", "title", "style", "tags"}
     assert "/tags" not in old["paths"] and "/tags" in new["paths"]
