@@ -101,6 +101,18 @@ NOTE_XML = (
 # -- problems and XML ---------------------------------------------------------------------------
 
 
+class _Item(Resource):
+    def get(self, request, item_id):
+        return {"id": item_id}
+
+
+def item_site(**site_options: Any) -> Site:
+    """A site of one readable route, ``/items/{item_id:int}``, for the features around it."""
+    site = Site(**site_options)
+    site.add("/items/{item_id:int}", _Item, name="Item")
+    return site
+
+
 def media_type_of(response: Any) -> str | None:
     """The response's media type: ``Content-Type`` without parameters, lower case."""
     value = response.headers.get("Content-Type")

@@ -512,15 +512,16 @@ def test_processes_starting_together_on_a_new_database_seed_it_once(
 # -- several processes behind nginx -------------------------------------------------------------
 
 
-def test_read_modify_write_across_processes_loses_nothing(deployment: Deployment) -> None:
-    """test_sample_caching's eight clients, through nginx, round-robin over three processes."""
-    path, _ = create_station(deployment.base, elevation_m=0.0)
+def increment_from_many_clients(base: str) -> None:
+    """test_sample_caching's eight clients each incrementing one new station under
+    ``If-Match``: every win is counted once and the station holds their sum."""
+    path, _ = create_station(base, elevation_m=0.0)
     tally: list[int] = []
     errors: list[BaseException] = []
 
     def worker() -> None:
         try:
-            _increment(deployment.base, path, tally)
+            _increment(base, path, tally)
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 
@@ -532,9 +533,14 @@ def test_read_modify_write_across_processes_loses_nothing(deployment: Deployment
     assert not any(thread.is_alive() for thread in threads)
     assert errors == []
     assert len(tally) == CLIENTS * CYCLES
-    status, _, station = request(deployment.base, "GET", path)
+    status, _, station = request(base, "GET", path)
     assert status == 200
     assert station["elevation_m"] == CLIENTS * CYCLES
+
+
+def test_read_modify_write_across_processes_loses_nothing(deployment: Deployment) -> None:
+    """Through nginx, round-robin over three processes."""
+    increment_from_many_clients(deployment.base)
 
 
 def test_one_idempotency_key_across_processes_creates_one_observation(

@@ -30,8 +30,15 @@ import pytest
 from conftest import server_params
 from helpers import free_port, wait_until_serving
 from postgres import Postgres
-from test_deployment import REPO, TOKEN, Balancer, create_station, nginx, request
-from test_sample_caching import CLIENTS, CYCLES, _increment
+from test_deployment import (
+    REPO,
+    TOKEN,
+    Balancer,
+    create_station,
+    increment_from_many_clients,
+    nginx,
+    request,
+)
 from test_stores import redis_server
 
 WORKERS = 2
@@ -163,24 +170,7 @@ def test_keyed_writes_from_many_clients_are_each_stored_once(deployment: Served)
 
 
 def test_read_modify_write_with_if_match_loses_nothing(deployment: Served) -> None:
-    path, _ = create_station(deployment.base, elevation_m=0.0)
-    tally: list[int] = []
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            _increment(deployment.base, path, tally)
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=180)
-    assert errors == []
-    assert len(tally) == CLIENTS * CYCLES
-    assert request(deployment.base, "GET", path)[2]["elevation_m"] == CLIENTS * CYCLES
+    increment_from_many_clients(deployment.base)
 
 
 def test_sigterm_drains_the_writes_in_flight_and_exits_0(deployment: Served) -> None:

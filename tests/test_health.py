@@ -10,27 +10,16 @@ from pathlib import Path
 
 import pytest
 from conftest import served
-from helpers import assert_problem, free_port, http_request
+from helpers import assert_problem, free_port, http_request, item_site
 
-from resourcekit import Resource, Site, auth
+from resourcekit import Site, auth
 from resourcekit.health import Check, Health
 from resourcekit.testing import Client
 
 
-class Item(Resource):
-    def get(self, request, item_id):
-        return {"id": item_id}
-
-
-def site(**options) -> Site:
-    s = Site(**options)
-    s.add("/items/{item_id:int}", Item)
-    return s
-
-
 def test_healthz_answers_while_serving_and_runs_no_check() -> None:
     calls = []
-    client = Client(site(health=[lambda: calls.append(1)]))
+    client = Client(item_site(health=[lambda: calls.append(1)]))
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json == {"status": "ok"}
     assert response.headers["Cache-Control"] == "no-store"
@@ -50,14 +39,14 @@ def raising() -> None:
 
 
 def test_readyz_200_when_every_check_passes() -> None:
-    response = Client(site(health=[passing, lambda: True, Check("queue", lambda: 3)])).get(
+    response = Client(item_site(health=[passing, lambda: True, Check("queue", lambda: 3)])).get(
         "/readyz")
     assert response.status_code == 200
     assert response.json == {"status": "ready", "checks": ["passing", "<lambda>", "queue"]}
 
 
 def test_readyz_503_names_the_failing_checks(caplog) -> None:
-    client = Client(site(health=Health([passing, failing, Check("db", raising)],
+    client = Client(item_site(health=Health([passing, failing, Check("db", raising)],
                                        retry_after=7)))
     with caplog.at_level(logging.WARNING, logger="resourcekit.health"):
         response = client.get("/readyz")
@@ -71,7 +60,7 @@ def test_readyz_503_names_the_failing_checks(caplog) -> None:
 
 def test_no_credentials_needed_and_not_in_the_document() -> None:
     bearer = auth.Bearer(lambda token: None)
-    s = site(health=[passing], authentication=[bearer])
+    s = item_site(health=[passing], authentication=[bearer])
     client = Client(s)
     assert client.get("/items/1").status_code == 401
     assert client.get("/healthz").status_code == 200
@@ -89,7 +78,7 @@ def test_a_bound_method_is_named_by_its_class() -> None:
         def check(self) -> bool:
             return True
 
-    response = Client(site(health=[Queue().check])).get("/readyz")
+    response = Client(item_site(health=[Queue().check])).get("/readyz")
     assert response.json["checks"] == ["Queue.check"]
 
 
@@ -118,7 +107,7 @@ def test_readyz_follows_a_sqlite_database(tmp_path: Path) -> None:
     path = tmp_path / "ready.db"
     database = Database(f"sqlite:///{path}", sa.MetaData())
     database.create_all()
-    with served(site(health=[database.check])) as base_url:
+    with served(item_site(health=[database.check])) as base_url:
         try:
             assert http_request(base_url, "GET", "/readyz").status_code == 200
             break_file(path)
@@ -149,7 +138,7 @@ def test_readyz_follows_a_redis_server(tmp_path: Path) -> None:
     client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1,
                          socket_connect_timeout=1)
     limits, keys = RedisRateLimitStore(client), RedisIdempotencyStore(client)
-    s = site(health=[limits.check, keys.check], idempotency=Idempotency(keys),
+    s = item_site(health=[limits.check, keys.check], idempotency=Idempotency(keys),
              rate_limit=RateLimit("1000/minute", store=limits))
     with served(s) as base_url:
         with redis_server(tmp_path, port=port):

@@ -12,10 +12,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import free_port, http_request, running, wait_until_serving
+from helpers import free_port, http_request, item_site, running, wait_until_serving
 from prometheus_client.parser import text_string_to_metric_families
 
-from resourcekit import Resource, Site, auth
+from resourcekit import auth
 from resourcekit.metrics import Metrics
 from resourcekit.testing import Client
 
@@ -23,15 +23,6 @@ COUNTER = "http_server_requests"
 HISTOGRAM = "http_server_request_duration_seconds"
 
 
-class Item(Resource):
-    def get(self, request, item_id):
-        return {"id": item_id}
-
-
-def site(**options) -> Site:
-    s = Site(**options)
-    s.add("/items/{item_id:int}", Item)
-    return s
 
 
 def samples(text: str, name: str) -> dict[tuple[str, str, str], float]:
@@ -47,7 +38,7 @@ def samples(text: str, name: str) -> dict[tuple[str, str, str], float]:
 
 
 def test_requests_are_counted_by_method_route_and_status() -> None:
-    client = Client(site(metrics=True))
+    client = Client(item_site(metrics=True))
     for item_id in (1, 2, 3):
         client.get(f"/items/{item_id}")
     client.delete("/items/1")
@@ -69,7 +60,7 @@ def test_requests_are_counted_by_method_route_and_status() -> None:
 
 
 def test_labels_stay_bounded_whatever_clients_send() -> None:
-    client = Client(site(metrics=True))
+    client = Client(item_site(metrics=True))
     rng = random.Random(7)
     alphabet = string.ascii_letters + string.digits + "-._~%"
     for _ in range(200):
@@ -89,14 +80,14 @@ def test_labels_stay_bounded_whatever_clients_send() -> None:
 
 
 def test_each_site_counts_its_own() -> None:
-    first, second = Client(site(metrics=True)), Client(site(metrics=True))
+    first, second = Client(item_site(metrics=True)), Client(item_site(metrics=True))
     first.get("/items/1")
     assert samples(second.get("/metrics").text, COUNTER + "_total") == {}
 
 
 def test_metrics_behind_credentials_when_configured() -> None:
     bearer = auth.Bearer(lambda token: "prometheus" if token == "scrape-token" else None)
-    client = Client(site(metrics=Metrics(authentication=[bearer])))
+    client = Client(item_site(metrics=Metrics(authentication=[bearer])))
     assert client.get("/metrics").status_code == 401
     ok = client.get("/metrics", headers={"Authorization": "Bearer scrape-token"})
     assert ok.status_code == 200 and COUNTER in ok.text
@@ -104,13 +95,13 @@ def test_metrics_behind_credentials_when_configured() -> None:
 
 def test_no_credentials_needed_where_the_site_requires_them() -> None:
     bearer = auth.Bearer(lambda token: None)
-    client = Client(site(metrics=True, authentication=[bearer]))
+    client = Client(item_site(metrics=True, authentication=[bearer]))
     assert client.get("/items/1").status_code == 401
     assert client.get("/metrics").status_code == 200
 
 
 def test_not_in_the_openapi_document() -> None:
-    document = site(metrics=True).openapi()
+    document = item_site(metrics=True).openapi()
     assert "/metrics" not in document["paths"] and "/items/{item_id}" in document["paths"]
 
 
@@ -164,5 +155,5 @@ def test_counts_are_summed_across_processes(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("path", ["/metrics/", "/metrics/x", "/metrics?format=json"])
 def test_other_paths_near_metrics(path: str) -> None:
-    response = Client(site(metrics=True)).get(path)
+    response = Client(item_site(metrics=True)).get(path)
     assert response.status_code == (200 if "?" in path else 404)
