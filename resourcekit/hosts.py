@@ -77,10 +77,13 @@ def check(environ: MutableMapping[str, Any], allowed: AllowedHosts | None) -> No
     """Raise ``400`` for an invalid or foreign ``Host``, and drop it first.
 
     The problem that answers is built like any other, and without the bad host its links name
-    the server (``SERVER_NAME``) instead. A request without ``Host`` (HTTP/1.0) is left alone.
+    the server (``SERVER_NAME``) instead. An HTTP/1.1 request without ``Host`` is ``400``
+    (RFC 9112 section 3.2); an HTTP/1.0 one, which need not send it, is left alone.
     """
     host = environ.get("HTTP_HOST")
     if host is None:
+        if environ.get("SERVER_PROTOCOL") == "HTTP/1.1":
+            raise errors.BadRequest("an HTTP/1.1 request must have a Host header")
         return
     name = host_name(host) if len(host) <= MAX_HOST_LENGTH else None
     if name is not None and (allowed is None or allowed.allows(name)):

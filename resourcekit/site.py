@@ -267,8 +267,7 @@ class Site:
         exchange = Exchange(request)
         try:
             for observer in self.observers:
-                finish = observer.start(exchange)
-                if finish is not None:
+                if finish := observer.start(exchange):
                     exchange.finishes.append(finish)
             return self._send(exchange, self._handle(exchange), start_response)
         finally:
@@ -297,8 +296,9 @@ class Site:
             headers.append(("Content-Length", str(len(body))))
         start_response(errors.STATUS_LINES.get(status) or f"{status} Unknown", headers)
         sent = [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
-        for finish in reversed(exchange.finishes):
-            finish(exchange, reply, len(body) if sent else 0)
+        if exchange.finishes:
+            for finish in reversed(exchange.finishes):
+                finish(exchange, reply, len(body) if sent else 0)
         return sent
 
     def _handle(self, exchange: Exchange) -> Reply:

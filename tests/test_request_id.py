@@ -125,3 +125,15 @@ def test_an_error_handlers_problem_carries_the_id() -> None:
     s.add("/clash", Clash)
     response = Client(s).get("/clash", headers={"X-Request-ID": "c-1"})
     assert response.status_code == 409 and response.json["request_id"] == "c-1"
+
+
+def test_forked_workers_make_different_ids() -> None:
+    """Prefork servers (gunicorn) fork after the site is built: each worker's ids are its own."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    with context.Pool(2) as pool:
+        ids = pool.map(requestid.assign, [{}] * 8)
+    ids.append(requestid.assign({}))
+    assert all(RANDOM.fullmatch(one) for one in ids)
+    assert len(set(ids)) == len(ids)
