@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .reply import Reply
     from .request import Request
     from .resource import Resource
-    from .results import Created, Result
+    from .results import Created, Result, Stream
     from .routing import RouteError
     from .site import Site
 
@@ -50,6 +50,7 @@ _HOMES = {
     "Result": "results",
     "RouteError": "routing",
     "Site": "site",
+    "Stream": "results",
     "TrustedProxies": "proxies",
     "XMLHandler": "media.xml",
 }
@@ -73,6 +74,7 @@ __all__ = [
     "Result",
     "RouteError",
     "Site",
+    "Stream",
     "TrustedProxies",
     "XMLHandler",
     "auth",

@@ -20,12 +20,12 @@ import io
 import threading
 import zlib
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from . import errors
 from .request import LimitedInput
 
-__all__ = ["Coding", "available", "decode_body", "get"]
+__all__ = ["Coding", "Encoder", "available", "decode_body", "get"]
 
 ZSTD_WINDOW = 8 * 1024 * 1024
 """The largest ``zstd`` window read (RFC 9659 section 3: what HTTP recipients must support),
@@ -36,26 +36,40 @@ _MAX_CODINGS = 4
 """More codings stacked on one body serve no purpose but to multiply the work of decoding."""
 
 
+class Encoder(Protocol):
+    """Codes a body given in pieces (a streamed reply): ``compress`` returns what is ready,
+    ``flush`` the rest, once, at the end."""
+
+    def compress(self, data: bytes, /) -> bytes: ...
+
+    def flush(self) -> bytes: ...
+
+
 class Coding(NamedTuple):
-    """One content coding: how to code a body at a level, how to read a coded stream, and the
-    exceptions its library raises for malformed data."""
+    """One content coding: how to code a body at a level, whole or in pieces (an `Encoder`
+    at a level), how to read a coded stream, and the exceptions its library raises for
+    malformed data."""
 
     name: str
     compress: Callable[[bytes, int], bytes]
     reader: Callable[[Any], Any]
     malformed: tuple[type[BaseException], ...]
+    encoder: Callable[[int], Encoder]
 
 
 @functools.cache
 def get(name: str) -> Coding | None:
     """The coding called ``name`` (lower case), or None when unknown or not installed."""
     if name == "gzip":
-        return Coding("gzip", _gzip, _gzip_reader, (OSError, zlib.error))
+        return Coding("gzip", _gzip, _gzip_reader, (OSError, zlib.error), _gzip_encoder)
     if name == "br":
         brotli = _optional("brotli")
         if brotli is None:
             return None
-        return Coding("br", _brotli_compress(brotli), _brotli_reader(brotli), (brotli.error,))
+        return Coding(
+            "br", _brotli_compress(brotli), _brotli_reader(brotli), (brotli.error,),
+            functools.partial(_BrotliEncoder, brotli),
+        )
     if name == "zstd":
         return _zstd()
     return None
@@ -77,6 +91,10 @@ def _gzip(data: bytes, level: int) -> bytes:
     return gzip.compress(data, level, mtime=0)  # no timestamp: equal bodies, equal bytes
 
 
+def _gzip_encoder(level: int) -> Encoder:
+    return zlib.compressobj(level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # a gzip member, mtime 0
+
+
 def _gzip_reader(source: Any) -> Any:
     return gzip.GzipFile(fileobj=source, mode="rb")  # members in sequence, bounded reads
 
@@ -86,6 +104,17 @@ def _brotli_compress(brotli: Any) -> Callable[[bytes, int], bytes]:
         return bytes(brotli.compress(data, quality=quality))
 
     return compress
+
+
+class _BrotliEncoder:
+    def __init__(self, brotli: Any, quality: int) -> None:
+        self._compressor = brotli.Compressor(quality=quality)
+
+    def compress(self, data: bytes, /) -> bytes:
+        return bytes(self._compressor.process(data))
+
+    def flush(self) -> bytes:
+        return bytes(self._compressor.finish())
 
 
 def _brotli_reader(brotli: Any) -> Callable[[Any], Any]:
@@ -144,7 +173,11 @@ def _zstd() -> Coding | None:
     def reader(source: Any) -> Any:
         return zstd.ZstdFile(source, "rb", options=options)
 
-    return Coding("zstd", compress, reader, (zstd.ZstdError,))
+    def encoder(level: int) -> Encoder:
+        made: Encoder = zstd.ZstdCompressor(level)
+        return made
+
+    return Coding("zstd", compress, reader, (zstd.ZstdError,), encoder)
 
 
 class _Declared:

@@ -14,16 +14,16 @@ codes it in about 32 microseconds to 9% of its size, brotli 2 in 56 to 9.4%, gzi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from webob.acceptparse import AcceptEncodingValidHeader, create_accept_encoding_header
 
-from .codings import get
+from .codings import Encoder, get
 from .conditional import parse_etag, parse_tag_list, variant
 from .headers import KEPT_LENGTH
 from .memo import Memo
-from .reply import Reply
+from .reply import Chunks, Reply
 
 __all__ = ["Compression"]
 
@@ -98,16 +98,29 @@ class Compression:
         if reply.header("Content-Encoding") is not None:  # a handler's own webob.Response
             return
         _vary(headers)
-        if len(reply.body) < self.min_size:
+        stream = reply.stream
+        if stream is None and len(reply.body) < self.min_size:
             return
         coding = self.choose(environ.get("HTTP_ACCEPT_ENCODING"))
         if coding is None:
             return
-        reply.body = self._coders[coding].compress(reply.body, self.levels[coding])
+        coder, level = self._coders[coding], self.levels[coding]
+        if stream is not None:  # coded as it is made: its size is not known, only likely large
+            reply.stream = Chunks(_coded(stream.chunks, coder.encoder(level)), stream.close)
+        else:
+            reply.body = coder.compress(reply.body, level)
         headers.append(("Content-Encoding", coding))
         for index, (name, value) in enumerate(headers):
             if name == "ETag":
                 headers[index] = ("ETag", str(variant(parse_etag(value), coding)))
+
+
+def _coded(chunks: Iterator[bytes], encoder: Encoder) -> Iterator[bytes]:
+    for chunk in chunks:
+        coded = encoder.compress(chunk)
+        if coded:
+            yield coded
+    yield encoder.flush()
 
 
 def compressible(content_type: str | None) -> bool:

@@ -278,9 +278,16 @@ class Preconditions:
     def __init__(
         self, suffixes: Mapping[Any, str | None], codings: tuple[str, ...] = ()
     ) -> None:
-        self.suffixes = suffixes
+        self.suffixes = dict(suffixes)
         self.all_suffixes = tuple(set(suffixes.values()))
         self.codings = codings
+
+    def add_formats(self, suffixes: Mapping[Any, str | None]) -> None:
+        """Media handlers of a resource's own (`resourcekit.Resource.media`) and their
+        suffixes, beside the site's, which keep theirs."""
+        for handler, suffix in suffixes.items():
+            self.suffixes.setdefault(handler, suffix)
+        self.all_suffixes = tuple(set(self.suffixes.values()))
 
     def validators(
         self, request: Request, endpoint: Endpoint, params: dict[str, Any]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -13,6 +13,7 @@ from . import hooks
 from .declarations import check_resource
 from .errors import ConfigurationError
 from .methods import HANDLER_METHODS
+from .negotiation import Negotiator
 from .resource import Authentication, Resource
 from .schemas import resolve
 from .versioning import RouteVersions, Versions, deprecation_headers
@@ -20,6 +21,7 @@ from .versioning import RouteVersions, Versions, deprecation_headers
 if TYPE_CHECKING:
     from .auth import Authenticator, Permission
     from .hooks import Pair
+    from .media import MediaHandler
     from .ratelimit import RateLimit
 
 __all__ = ["Endpoint"]
@@ -53,6 +55,8 @@ class Endpoint:
     """What API versions change on this route (`resourcekit.versioning`); None: nothing."""
     deprecation: tuple[tuple[str, str], ...] = ()
     """``Deprecation``, ``Sunset`` and ``Link`` for a deprecated resource."""
+    negotiator: Negotiator | None = None
+    """The site's formats and the resource's own (`Resource.media`); None: the site's alone."""
 
     @cached_property
     def allow(self) -> str:
@@ -86,12 +90,13 @@ class Endpoint:
         idempotent: bool = False,
         fields: Collection[str] = (),
         versions: Versions | None = None,
+        media: Sequence[MediaHandler] = (),
     ) -> Endpoint:
         """The plan for a resource class (instantiated without arguments) or a ready instance
         bound to a template with ``fields``; a wrong declaration is a `ConfigurationError`.
 
         The keyword arguments are the site's defaults, for what the resource leaves as None,
-        and its ``versions``.
+        its ``versions`` and its ``media`` handlers.
         """
         if isinstance(resource, type) and issubclass(resource, Resource):
             resource = resource()
@@ -141,6 +146,7 @@ class Endpoint:
             vary_headers=(("Vary", ", ".join(vary)),) if vary else (),
             versioning=versioning,
             deprecation=_deprecation(resource_class, versions),
+            negotiator=_negotiator(media, resource_class.media),
         )
 
 
@@ -168,6 +174,12 @@ def _deprecation(
         return ()
     link = versions.deprecation_link if versions is not None else None
     return deprecation_headers(resource_class.deprecated, resource_class.sunset, link)
+
+
+def _negotiator(
+    site: Sequence[MediaHandler], own: Sequence[MediaHandler]
+) -> Negotiator | None:
+    return Negotiator((*site, *own)) if own else None
 
 
 def _own_or(own: V | None, site: V) -> V:

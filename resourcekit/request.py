@@ -19,6 +19,7 @@ from .schemas import load_body, load_query
 
 if TYPE_CHECKING:
     from .endpoint import Endpoint
+    from .media import MediaHandler
     from .routing import Route
     from .site import Site
 
@@ -61,6 +62,9 @@ class Request(webob.request.BaseRequest):
     session: Any = None
     """The request's database session, where a resource over a database opened one (an
     SQLAlchemy ``Session`` under `resourcekit.sql`, committed with the handler's writes)."""
+    media_handler: MediaHandler | None = None
+    """The format the response is represented in, once ``Accept`` is negotiated: a handler
+    may answer differently in one that `streams` (every row of a collection, unpaginated)."""
     patch_format: str | None = None
     """Once `validated` is read: the patch format its ``PATCH`` body was applied in
     (``application/merge-patch+json``, ``application/json-patch+json``), so `validated` is the

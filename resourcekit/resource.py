@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .auth import Authenticator, Permission
 from .ratelimit import RateLimit
 from .request import Request
 from .schemas import SchemaLike
+
+if TYPE_CHECKING:
+    from .media import MediaHandler
 
 Authentication = Sequence[Authenticator] | Mapping[str, Sequence[Authenticator]]
 """Authenticators for every method, or by method name (``"get"``, ``"*"`` for the others)."""
@@ -41,6 +44,10 @@ class Resource:
     vary: ClassVar[Sequence[str]] = ("Accept",)
     """The request headers a representation depends on, sent as ``Vary`` with it and its 304s.
     ``()`` for a resource that answers the same whatever ``Accept`` says (a fixed document)."""
+    media: ClassVar[Sequence[MediaHandler]] = ()
+    """Formats this resource answers in besides the site's, which win ties of q-value:
+    `resourcekit.sql.Collection` adds its NDJSON and CSV exports. Errors are answered in the
+    site's formats."""
     cache_control: ClassVar[str | None] = None
     """``Cache-Control`` for successful ``GET``/``HEAD`` answers, e.g. ``"public, max-age=60"``."""
     require_preconditions: ClassVar[bool] = False

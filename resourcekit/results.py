@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from .reply import Headers, header_list
 from .request import Request
 
-__all__ = ["Created", "Result"]
+__all__ = ["Created", "Result", "Stream"]
 
 
 
@@ -59,3 +60,23 @@ class Created(Result):
             if not isinstance(location, str):
                 raise TypeError(f"location must be a URL string or None, not {location!r}")
             self.headers.append(("Location", location))
+
+
+class Stream:
+    """Every item of a list, each dumped through the output schema as it is sent: in a format
+    that streams (`resourcekit.media.MediaHandler.streams`: NDJSON, CSV) the body goes out as
+    it is made, in constant memory however long the list; another format gets the items as one
+    list. A streamed body has no ``ETag`` of its own, its bytes being unknown until sent.
+
+    ``items`` is iterated once, by the server; its ``close()``, where it has one, is called
+    when the body is sent or abandoned, so a database cursor behind it is released either way.
+    """
+
+    def __init__(self, items: Iterable[Any], *, headers: Headers | None = None) -> None:
+        self.items = items
+        self.headers: list[tuple[str, str]] = header_list(headers)
+
+    def close(self) -> None:
+        close = getattr(self.items, "close", None)
+        if close is not None:
+            close()

@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from email.utils import formatdate
 from typing import Any, TypeVar, Union
 from urllib.parse import unquote, urlsplit
@@ -68,11 +68,12 @@ from .observe import Observer
 from .patch import advertised_formats
 from .proxies import CLIENT, TrustedProxies
 from .ratelimit import RateLimit
-from .reply import Reply
+from .reply import Chunks, Reply
 from .request import LimitedInput, Request, too_large
 from .resource import Authentication, Resource
-from .results import Result
+from .results import Result, Stream
 from .routing import Converter, Route, RouteError, Router, parse_template
+from .streaming import Sending
 from .tracing import Tracing
 from .versioning import Versions
 
@@ -225,7 +226,10 @@ class Site:
             idempotent=self.idempotent,
             fields=[s.name for s in parse_template(template, self.router.converters) if s.name],
             versions=self.versions,
+            media=self.negotiator.handlers,
         )
+        if endpoint.negotiator is not None:  # the resource's own formats have tags too
+            self.preconditions.add_formats(endpoint.negotiator.tag_suffixes)
         route = self.router.add(template, name, endpoint)
         self._by_name[name] = route
         self._by_class.setdefault(resource_class, route)
@@ -273,11 +277,14 @@ class Site:
         finally:
             requestid.current.reset(current)
 
-    def _send(self, exchange: Exchange, reply: Reply, start_response: StartResponse) -> list[bytes]:
+    def _send(
+        self, exchange: Exchange, reply: Reply, start_response: StartResponse
+    ) -> Iterable[bytes]:
         """The one place a reply is finished, whatever made it: the headers every reply
         carries, and a ``Content-Length`` that is the body's (none, and no body, on ``204``
         and ``304``, RFC 9110 sections 8.6 and 15.4.5); a ``HEAD`` sends the length only.
-        The observers learn of the reply here, after ``start_response``."""
+        The observers learn of the reply here, after ``start_response``; of a streamed one,
+        when the server closes its body (`resourcekit.streaming`)."""
         environ = exchange.request.environ
         if self.compression is not None:
             self.compression.apply(environ, reply)
@@ -289,13 +296,20 @@ class Site:
         headers += _SENT_WITH_EVERY_REPLY
         headers.append(("Date", _now()))
         headers.append((requestid.HEADER, exchange.request.id))
-        status, body = reply.status, reply.body
+        status, body, stream = reply.status, reply.body, reply.stream
         if status in _BODILESS:
             body = b""
-        else:
+        elif stream is None:
             headers.append(("Content-Length", str(len(body))))
         start_response(errors.STATUS_LINES.get(status) or f"{status} Unknown", headers)
-        sent = [] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+        head = environ["REQUEST_METHOD"] == "HEAD"
+        if stream is not None:
+            sending = Sending(stream, exchange, reply)
+            if head or status in _BODILESS:
+                sending.close()
+                return []
+            return sending
+        sent = [] if head else [body]
         if exchange.finishes:
             for finish in reversed(exchange.finishes):
                 finish(exchange, reply, len(body) if sent else 0)
@@ -352,9 +366,11 @@ class Site:
             decode_body(environ, self.max_body_size)  # 415 for a coding the site cannot read
         if method in endpoint.guarded:
             self._guard(exchange, endpoint, method)
-        choice = self.negotiator.select(environ.get("HTTP_ACCEPT"))
+        negotiator = endpoint.negotiator or self.negotiator
+        choice = negotiator.select(environ.get("HTTP_ACCEPT"))
         if choice is None:
             return self._unacceptable(exchange, endpoint, handler, params)
+        request.media_handler = choice[0]
         version_tag = versioning.tags.get(request.version) if versioning is not None else None
         target = Target(endpoint, handler, params, choice, version_tag)
         # preconditions have work only with validators to load, or a write to require or check
@@ -429,7 +445,7 @@ class Site:
                 return _from_webob(result)
         raise errors.NotAcceptable(
             "none of the media types this resource has is acceptable",
-            available=list(self.negotiator.offers),
+            available=list((endpoint.negotiator or self.negotiator).offers),
         )
 
     def _check_declared_length(self, request: Request) -> None:
@@ -549,7 +565,7 @@ class Site:
         endpoint = target.endpoint
         if reply.status == 200:
             etag = self.preconditions.tag(validators, target.choice[0], target.version_tag)
-            if etag is None:
+            if etag is None and reply.stream is None:  # a streamed body's bytes are unknown
                 etag = auto_etag(reply.body)
                 if target.version_tag is not None:  # distinct whatever the bytes
                     etag = variant(etag, target.version_tag)
@@ -558,10 +574,10 @@ class Site:
                     if self.preconditions.not_modified(request, validators):
                         vary = [(k, v) for k, v in reply.headers if k == "Vary"]
                         return _not_modified(endpoint, validators, etag, vary)
-            if validators is None:
-                reply.headers.append(("ETag", str(etag)))
-            else:
+            if validators is not None:
                 reply.headers += validators.headers(etag)
+            elif etag is not None:
+                reply.headers.append(("ETag", str(etag)))
         if endpoint.cache_control:
             reply.headers.append(("Cache-Control", endpoint.cache_control))
         return reply
@@ -570,6 +586,8 @@ class Site:
         """The reply for what a handler returned (the contract's return-value rules)."""
         if result is None:
             return Reply(204, [])
+        if isinstance(result, Stream):
+            return self._stream(request, target, result)
         if isinstance(result, Result):
             status, headers, obj, many = (
                 result.status, result.headers_for(request), result.obj, result.many
@@ -584,14 +602,30 @@ class Site:
         versioning = endpoint.versioning
         if versioning is not None and request.version in versioning.downgrades:
             data = versioning.downgrade(request, data, many)  # dumped as the newest, sent older
-        handler, content_type = target.choice
+        handler = target.choice[0]
         body = handler.represent(request, data, schema, many)
-        return Reply(status, [
-            ("Content-Type", content_type),
-            *endpoint.vary_headers,
-            *handler.response_headers,
-            *headers,
-        ], body)
+        return Reply(status, _representation_headers(endpoint, target, headers), body)
+
+    def _stream(self, request: Request, target: Target, result: Stream) -> Reply:
+        """A `Stream` dumped item by item as the server sends it, in a format that streams
+        and for ``GET``/``HEAD``; otherwise represented whole, as a list."""
+        endpoint, handler = target.endpoint, target.choice[0]
+        schema, versioning = endpoint.output_schema, endpoint.versioning
+        older = versioning if versioning and request.version in versioning.downgrades else None
+
+        def records() -> Iterator[Any]:
+            for item in result.items:
+                data = schema.dump(item) if schema is not None else item
+                yield older.downgrade(request, data, False) if older is not None else data
+
+        headers = _representation_headers(endpoint, target, result.headers)
+        if handler.streams and request.method in ("GET", "HEAD"):
+            chunks = Chunks(handler.stream(records(), schema), result.close)
+            return Reply(200, headers, stream=chunks)
+        try:
+            return Reply(200, headers, handler.represent(request, list(records()), schema, True))
+        finally:
+            result.close()
 
     # -- errors -------------------------------------------------------------------------------
 
@@ -726,6 +760,14 @@ def _not_modified(
     if endpoint.cache_control:
         headers.append(("Cache-Control", endpoint.cache_control))
     return Reply(304, headers)
+
+
+def _representation_headers(
+    endpoint: Endpoint, target: Target, headers: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    handler, content_type = target.choice
+    return [("Content-Type", content_type), *endpoint.vary_headers, *handler.response_headers,
+            *headers]
 
 
 def _from_webob(response: webob.Response) -> Reply:

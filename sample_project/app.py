@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from resourcekit import Created, Page, Resource, Result, Site, auth, errors
+from resourcekit import Created, Page, Resource, Result, Site, Stream, auth, errors
 from resourcekit.hosts import AllowedHosts
 from resourcekit.idempotency import Idempotency, IdempotencyStore
 from resourcekit.proxies import TrustedProxies
@@ -67,8 +67,11 @@ class Stations(Collection):
     paging = "offset"
     count = True
 
-    def get(self, request) -> Page:
-        """List stations, by id, a page at a time; ``Link`` names the other pages."""
+    def get(self, request) -> Page | Stream:
+        """List stations, by id, a page at a time; ``Link`` names the other pages.
+
+        As NDJSON (``Accept: application/x-ndjson``) or CSV (``text/csv``): all of them,
+        streamed."""
         return super().get(request)
 
     def post(self, request) -> Created:
@@ -99,8 +102,11 @@ class Observations(Collection):
     paging = "offset"
     count = True
 
-    def get(self, request, station_id) -> Page:
-        """List the station's observations, newest first, a page at a time."""
+    def get(self, request, station_id) -> Page | Stream:
+        """List the station's observations, newest first, a page at a time.
+
+        As NDJSON (``Accept: application/x-ndjson``) or CSV (``text/csv``): all of them,
+        streamed."""
         return super().get(request, station_id=station_id)
 
     def post(self, request, station_id) -> Created:

@@ -286,3 +286,10 @@ def unavailable(reason: str) -> None:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"{reason} (CI must install it: see .ci/run)", pytrace=False)
     pytest.skip(reason)
+
+
+def rss_kib(pid: int) -> int:
+    """The resident memory of process ``pid`` (Linux ``/proc``), in KiB."""
+    with open(f"/proc/{pid}/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1])

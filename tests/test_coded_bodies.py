@@ -17,7 +17,7 @@ import brotli
 import pytest
 from backports import zstd
 from conftest import served
-from helpers import free_port, http_request, wait_until_serving
+from helpers import free_port, http_request, rss_kib, wait_until_serving
 
 from resourcekit import Resource, Site
 from resourcekit.testing import Client
@@ -142,12 +142,6 @@ SERVER = textwrap.dedent("""
     from test_coded_bodies import make_site
     waitress.serve(make_site(), host="127.0.0.1", port=int(sys.argv[1]), threads=2, _quiet=True)
 """)
-
-
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        line = next(line for line in status if line.startswith("VmRSS:"))
-    return int(line.split()[1])
 
 
 @pytest.fixture(scope="module")

@@ -672,6 +672,22 @@ class TestSampleAPI:
         if media == XML:
             assert [local(e.tag) for e in xml_root(response)] == ["observation"] * len(hours)
 
+    def test_observations_export_as_ndjson_and_csv(self, client, station):
+        """Every observation in the window, unpaginated, newest first, in both formats."""
+        ids = self.post_hours(client, station["id"], [3, 1, 4, 0, 2])
+        path = f"/stations/{station['id']}/observations" + query(since="2024-05-01T01:00:00Z",
+                                                                 limit=1)
+        response = call(client, "GET", path, "application/x-ndjson")
+        assert response.status_code == 200, response.body
+        assert response.headers["Content-Type"] == "application/x-ndjson"
+        lines = [json.loads(line) for line in response.body.splitlines()]
+        assert [o["id"] for o in lines] == [ids[h] for h in (4, 3, 2, 1)]
+        response = call(client, "GET", path, "text/csv")
+        assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+        header, *rows = response.body.decode().splitlines()
+        assert header.split(",")[:2] == ["id", "station_id"]
+        assert [int(row.split(",")[0]) for row in rows] == [ids[h] for h in (4, 3, 2, 1)]
+
     def test_observation_page_links_keep_the_window(self, client, base_url, station):
         self.post_hours(client, station["id"], [0, 1, 2, 3, 4])
         path = f"/stations/{station['id']}/observations"

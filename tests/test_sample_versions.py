@@ -135,6 +135,15 @@ class TestVersions:
         (sparse,) = read(send(client, OLD, "GET", f"{path}&fields=id,wind", media), 200, OLD)
         assert set(sparse) == {"id", "wind_speed_ms", "wind_direction_deg"}
 
+    def test_an_export_is_in_the_clients_shape(self, client, station):
+        read(send(client, NEW, "POST", f"{station}/observations", JSON, NESTED), 201, NEW)
+        path = f"{station}/observations"
+        old = json.loads(send(client, OLD, "GET", path, "application/x-ndjson").body)
+        new = json.loads(send(client, NEW, "GET", path, "application/x-ndjson").body)
+        assert list(old) == OLD_MEMBERS and list(new) == NEW_MEMBERS
+        header = send(client, OLD, "GET", path, "text/csv").body.decode().splitlines()[0]
+        assert header.split(",") == OLD_MEMBERS
+
     @VERSIONS
     def test_no_wind_reads_as_null_in_both_shapes(self, client, station, version):
         created = read(send(client, version, "POST", f"{station}/observations", JSON, CALM), 201,

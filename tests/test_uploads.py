@@ -12,7 +12,7 @@ import urllib.parse
 
 import pytest
 from conftest import served
-from helpers import free_port
+from helpers import free_port, rss_kib
 from marshmallow import Schema, fields
 
 from resourcekit import Resource, Site
@@ -224,14 +224,6 @@ SERVER = textwrap.dedent("""
 """)
 
 
-def _rss(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
-
-
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc")
 def test_a_50_mb_upload_streams_to_disk_in_bounded_memory(tmp_path):
     port = free_port()
@@ -254,7 +246,7 @@ def test_a_50_mb_upload_streams_to_disk_in_bounded_memory(tmp_path):
             except OSError:
                 assert time.monotonic() < deadline and process.poll() is None
                 time.sleep(0.1)
-        before = _rss(process.pid)
+        before = rss_kib(process.pid) * 1024
         connection.putrequest("POST", "/uploads")
         connection.putheader("Content-Type", CONTENT_TYPE)
         connection.putheader("Content-Length", str(len(head) + size + len(tail)))
@@ -266,7 +258,7 @@ def test_a_50_mb_upload_streams_to_disk_in_bounded_memory(tmp_path):
         connection.send(tail)
         response = connection.getresponse()
         body = response.read()
-        after = _rss(process.pid)
+        after = rss_kib(process.pid) * 1024
         assert response.status == 200, body
         assert body == b'{"size":52428800,"read":52428800}'
         grown = after - before

@@ -8,6 +8,7 @@ handlers that declare they read it (`MediaHandler.parses`). Add a format by subc
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from marshmallow import Schema
@@ -15,7 +16,11 @@ from marshmallow import Schema
 from .. import errors
 from ..request import Request
 
-__all__ = ["MediaHandler"]
+__all__ = ["CHUNK_SIZE", "MediaHandler", "chunked"]
+
+CHUNK_SIZE = 64 * 1024
+"""About how many bytes a streamed body is written in: records are small, and a write per
+record would cost the server a system call (and a chunk header) each."""
 
 
 class MediaHandler:
@@ -37,6 +42,9 @@ class MediaHandler:
     response_headers: tuple[tuple[str, str], ...] = ()
     """Headers the site sends with every representation and problem in this format (an HTML
     page's ``Content-Security-Policy``)."""
+    streams: bool = False
+    """Whether a list in this format is a sequence of records, written as each is made
+    (NDJSON, CSV): a `resourcekit.results.Stream` in it is sent as it is read (`stream`)."""
 
     def render(self, data: Any, schema: Schema | None, many: bool) -> bytes:
         """Serialise already-dumped ``data`` (plain dicts, lists, strings, numbers, booleans)."""
@@ -47,6 +55,11 @@ class MediaHandler:
         the resource's methods and input schema, as an HTML page with forms does) overrides
         this instead."""
         return self.render(data, schema, many)
+
+    def stream(self, records: Iterable[Any], schema: Schema | None) -> Iterator[bytes]:
+        """The body of a list of already-dumped ``records``, chunk by chunk, holding no more
+        than a chunk in memory; for a handler that `streams`."""
+        raise NotImplementedError
 
     def render_problem(self, problem: dict[str, Any]) -> bytes:
         """Serialise an RFC 9457 problem object."""
@@ -74,3 +87,19 @@ class MediaHandler:
         `resourcekit.errors.UnsupportedMediaType` for a charset the format does not allow.
         """
         raise NotImplementedError
+
+
+def chunked(pieces: Iterable[bytes], size: int = CHUNK_SIZE) -> Iterator[bytes]:
+    """``pieces`` joined into chunks of about ``size`` bytes; the last may be shorter, and an
+    empty stream makes no chunk."""
+    held: list[bytes] = []
+    count = 0
+    for piece in pieces:
+        held.append(piece)
+        count += len(piece)
+        if count >= size:
+            yield b"".join(held)
+            held.clear()
+            count = 0
+    if held:
+        yield b"".join(held)

@@ -24,7 +24,7 @@ from marshmallow import Schema
 from .. import errors
 from . import MediaHandler
 
-__all__ = ["MAX_DEPTH", "JSONHandler"]
+__all__ = ["MAX_DEPTH", "JSONHandler", "encode"]
 
 MAX_DEPTH = 128
 """Deepest nesting of arrays and objects accepted in a request body, the outermost being 1."""
@@ -53,7 +53,7 @@ _ORJSON_OPTIONS = (
 )
 
 
-def _encode(data: Any) -> bytes:
+def encode(data: Any) -> bytes:
     """``data`` as compact UTF-8 JSON; ``TypeError`` for a value neither encoder knows."""
     try:
         return orjson.dumps(data, default=_default, option=_ORJSON_OPTIONS)
@@ -91,10 +91,10 @@ class JSONHandler(MediaHandler):
     problem_type = "application/problem+json"
 
     def render(self, data: Any, schema: Schema | None, many: bool) -> bytes:
-        return _encode(data)
+        return encode(data)
 
     def render_problem(self, problem: dict[str, Any]) -> bytes:
-        return _encode(problem)
+        return encode(problem)
 
     def parse(self, body: bytes, charset: str | None, schema: Schema | None) -> Any:
         if charset and charset.lower() not in ("utf-8", "utf8"):

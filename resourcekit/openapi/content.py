@@ -87,13 +87,16 @@ class Media:
     def output(self, endpoint: Endpoint, shapes: frozenset[Shape]) -> dict[str, Any]:
         """The response body: one object, an array of them, or ``oneOf`` both."""
         schema = self._seen(endpoint.output_schema)
+        types = self.responses
+        if endpoint.negotiator is not None:  # the resource's own formats (exports) too
+            types = [*types, *(t for t in endpoint.negotiator.offers if t not in types)]
         if schema is None:
-            return self.content({}, self.responses)
+            return self.content({}, types)
         one = self.ref(schema)
         many = {"type": "array", "items": one, "xml": {"name": xml_plural(schema), "wrapped": True}}
         if Shape.OBJECT in shapes and Shape.ARRAY in shapes:
-            return self.content({"oneOf": [one, many]}, self.responses)
-        return self.content(many if Shape.ARRAY in shapes else one, self.responses)
+            return self.content({"oneOf": [one, many]}, types)
+        return self.content(many if Shape.ARRAY in shapes else one, types)
 
     def request_body(self, endpoint: Endpoint, method: str) -> dict[str, Any]:
         """The body the input schema loads (``partial`` for ``PATCH``), in every type read; only

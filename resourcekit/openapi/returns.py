@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import webob
 
 from ..pagination import Page
+from ..results import Stream
 
 if TYPE_CHECKING:
     from ..routing import Route
@@ -62,7 +63,7 @@ def _shapes(annotation: Any) -> frozenset[Shape]:
     if annotation is Any or cls is object or _subclass(cls, webob.Response):
         return _UNSAID
     many = _subclass(cls, (list, tuple, Sequence)) and not _subclass(cls, (str, bytes))
-    if many or _subclass(cls, Page):
+    if many or _subclass(cls, (Page, Stream)):
         return frozenset({Shape.ARRAY})
     return frozenset({Shape.OBJECT})  # a dict, a model, a `resourcekit.Result` of one
 

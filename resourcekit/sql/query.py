@@ -237,18 +237,23 @@ class QueryLanguage:
             codec = self.codecs[order] = CursorCodec(text, keys)
         return codec
 
-    def ordered(self, statement: sa.Select[Any], query: Query) -> sa.Select[Any]:
+    def ordered(
+        self, statement: sa.Select[Any], query: Query, *, paged: bool = True
+    ) -> sa.Select[Any]:
         """``statement`` in the query's order, after or before its cursor, one row past the
-        page (to know whether another follows)."""
+        page (to know whether another follows); every row in order where not ``paged``."""
         columns = self.model.columns
-        backwards = query.cursor is not None and not query.cursor.after
+        backwards = paged and query.cursor is not None and not query.cursor.after
         terms = []
         for name, desc in query.order:
             column = columns[name]
             terms.append(column.desc() if desc != backwards else column.asc())
+        statement = statement.order_by(*terms)
+        if not paged:
+            return statement
         if query.cursor is not None:
             statement = statement.where(self._beyond(query, backwards))
-        statement = statement.order_by(*terms).limit(query.limit + 1)
+        statement = statement.limit(query.limit + 1)
         if query.offset:
             statement = statement.offset(query.offset)
         return statement

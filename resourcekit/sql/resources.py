@@ -23,14 +23,18 @@ from sqlalchemy.orm import Session, selectinload
 from .. import errors
 from ..errors import ConfigurationError
 from ..idempotency import REPLAYED_HEADER
+from ..media import MediaHandler
+from ..media.delimited import CSVHandler
+from ..media.ndjson import NDJSONHandler
 from ..methods import HANDLER_METHODS
 from ..pagination import Page
 from ..request import Request
 from ..resource import Resource
-from ..results import Created
+from ..results import Created, Stream
 from ..schemas import SchemaLike, resolve
 from .cursor import Cursor
 from .database import Database
+from .export import Export
 from .model import Model, utc
 from .query import Query, QueryLanguage
 from .representation import Sparse, listed_schema
@@ -145,8 +149,16 @@ def _in_transaction(handler: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class Collection(Table):
-    """``GET`` lists rows (filtered, sorted, paged: see `resourcekit.sql.query`); ``POST``
+    """``GET`` lists rows (filtered, sorted, paged: see `resourcekit.sql.query`), or exports
+    every matching row, unpaginated and streamed, as NDJSON or CSV (`media`); ``POST``
     creates one: ``201`` with ``Location`` of the `Item` route of the same model."""
+
+    media: ClassVar[Sequence[MediaHandler]] = (NDJSONHandler(), CSVHandler())
+    """The export formats, besides the site's: ``Accept: application/x-ndjson`` or
+    ``text/csv`` answers every row the filters match, in the ``sort`` order, with the
+    ``fields`` and ``expand`` asked for, read and sent a batch at a time (see
+    `resourcekit.sql.export`); ``limit``, ``cursor`` and ``offset`` do not apply. ``()``
+    turns exports off."""
 
     filters: ClassVar[Sequence[str]] = ()
     """Columns a client may filter by: ``name=v`` (repeated: any of them), ``name[gte]=v``."""
@@ -197,9 +209,10 @@ class Collection(Table):
         assert self._language is not None
         return self._language
 
-    def get(self, request: Request, **fields: Any) -> Page:
+    def get(self, request: Request, **fields: Any) -> Page | Stream:
         """List the rows: ``limit`` and ``cursor`` (or ``offset``) page them; ``Link`` names
-        the ``next`` and ``prev`` pages."""
+        the ``next`` and ``prev`` pages. As ``application/x-ndjson`` (a row per line) or
+        ``text/csv``: every matching row, unpaginated, streamed."""
         language = self.language
         query = language.load(request)
         session = self._session(request)
@@ -209,6 +222,12 @@ class Collection(Table):
         if query.expand:
             model = self.plan.cls
             statement = statement.options(*(selectinload(getattr(model, n)) for n in query.expand))
+        handler = request.media_handler
+        if handler is not None and handler.streams:
+            assert self.database is not None
+            everything = language.ordered(statement, query, paged=False)
+            represent = functools.partial(self._represent, query=query)
+            return Stream(Export(self.database, everything, represent))
         rows = list(session.scalars(language.ordered(statement, query)))
         more = len(rows) > query.limit
         del rows[query.limit :]
@@ -245,7 +264,7 @@ class Collection(Table):
             at(rows[0], False) if has_prev else None,
         )
 
-    def _represent(self, rows: list[Any], query: Query) -> list[Any]:
+    def _represent(self, rows: Sequence[Any], query: Query) -> Sequence[Any]:
         """The rows as the output schema dumps them: as they are, or with only the members
         asked for and the relationships expanded."""
         language = self.language
