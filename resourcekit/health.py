@@ -9,7 +9,9 @@
 A check is a callable taking no argument: it fails by raising or by returning ``False``
 (anything else passes). `resourcekit.sql.Database.check` and the Redis stores' ``check`` are
 such callables. Its name in the problem is ``Check(name, test)``'s, or the callable's qualified
-name (``Database.check``); why it failed is logged on logger ``resourcekit.health``, never sent.
+name (``Database.check``); why it failed is logged on logger ``resourcekit.health``, never sent:
+a ``WARNING`` with the exception when a check starts failing, ``DEBUG`` while it goes on
+failing (a load balancer probes every few seconds), ``INFO`` when it passes again.
 Checks run one after another in the thread of the request: give each its own timeout (a pool
 timeout, a socket timeout). The routes need no credentials and are not in the OpenAPI document.
 """
@@ -48,12 +50,17 @@ class Check(NamedTuple):
             raise errors.ConfigurationError(f"health check {check!r} is not callable")
         return cls(_name_of(check), check)
 
-    def passes(self) -> bool:
+    def failure(self) -> Exception | None:
+        """None when the check passes; else why not (what it raised, or that it said so)."""
         try:
-            return self.test() is not False
-        except Exception:
-            logger.warning("health check %s failed", self.name, exc_info=True)
-            return False
+            passed = self.test() is not False
+        except Exception as exc:
+            return exc
+        return None if passed else _ReturnedFalse(f"{self.name} returned False")
+
+
+class _ReturnedFalse(Exception):
+    """A check that failed by returning ``False``."""
 
 
 def _name_of(check: Callable[[], object]) -> str:
@@ -84,6 +91,7 @@ class Health:
         self.checks = tuple(Check.coerce(c) for c in checks)
         self.retry_after = retry_after
         self.rate_limit = rate_limit or RateLimit("600/minute", name="health")
+        self._down: set[str] = set()
 
     @classmethod
     def coerce(cls, value: Health | Sequence[Check | Callable[[], object]]) -> Health:
@@ -96,8 +104,23 @@ class Health:
         site.add("/readyz", type("Ready", (Ready,), limited)(self), name="readyz")
 
     def failing(self) -> list[str]:
-        """The names of the checks that fail now, in order."""
-        return [check.name for check in self.checks if not check.passes()]
+        """The names of the checks that fail now, in order; logged where that changed."""
+        failed = []
+        for check in self.checks:
+            name, failure = check.name, check.failure()
+            if failure is None:
+                if name in self._down:
+                    self._down.discard(name)
+                    logger.info("health check %s passes again", name)
+                continue
+            failed.append(name)
+            if name in self._down:
+                logger.debug("health check %s still fails: %s", name, failure)
+            else:
+                self._down.add(name)
+                traced = None if isinstance(failure, _ReturnedFalse) else failure
+                logger.warning("health check %s fails: %s", name, failure, exc_info=traced)
+        return failed
 
 
 class _Probe(Resource):

@@ -58,6 +58,33 @@ def test_readyz_503_names_the_failing_checks(caplog) -> None:
     assert any(r.name == "resourcekit.health" and "db" in r.getMessage() for r in caplog.records)
 
 
+def test_a_failing_check_is_logged_when_it_starts_failing_and_when_it_passes_again(
+    caplog,
+) -> None:
+    state = {"up": False}
+
+    def database() -> None:
+        if not state["up"]:
+            raise ConnectionError("connection refused")
+
+    client = Client(item_site(health=[database]))
+    with caplog.at_level(logging.DEBUG, logger="resourcekit.health"):
+        for up in (False, False, False, True, True, False):
+            state["up"] = up
+            assert client.get("/readyz").status_code == (200 if up else 503)
+    logged = [(r.levelname, r.getMessage()) for r in caplog.records
+              if r.name == "resourcekit.health"]
+    assert logged == [
+        ("WARNING", "health check database fails: connection refused"),
+        ("DEBUG", "health check database still fails: connection refused"),
+        ("DEBUG", "health check database still fails: connection refused"),
+        ("INFO", "health check database passes again"),
+        ("WARNING", "health check database fails: connection refused"),
+    ]
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert all(r.exc_info and r.exc_info[0] is ConnectionError for r in warnings)
+
+
 def test_no_credentials_needed_and_not_in_the_document() -> None:
     bearer = auth.Bearer(lambda token: None)
     s = item_site(health=[passing], authentication=[bearer])
