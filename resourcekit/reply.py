@@ -32,11 +32,13 @@ class Chunks:
 
     def close(self) -> None:
         """Called once the server is done with the body (PEP 3333), sent whole or not."""
-        close = getattr(self.chunks, "close", None)
-        if close is not None:
-            close()
-        if self.release is not None:
-            self.release()
+        try:
+            close = getattr(self.chunks, "close", None)
+            if close is not None:
+                close()
+        finally:
+            if self.release is not None:
+                self.release()
 
 
 class Reply:

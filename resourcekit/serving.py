@@ -12,6 +12,7 @@ SIGTERM themselves, and run several worker processes; see `resourcekit.servers`.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import signal
 import threading
@@ -24,13 +25,16 @@ from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser, ParsingError
 from waitress.server import BaseWSGIServer, create_server
+from waitress.utilities import Error, RequestEntityTooLarge
 
-from .errors import ConfigurationError
+from . import requestid
+from .errors import STATUS_LINES, ConfigurationError, HTTPError
+from .negotiation import Negotiator
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
-__all__ = ["SERVERS", "serve"]
+__all__ = ["SERVERS", "WaitressServer", "serve"]
 
 SERVERS = ("waitress", "granian", "gunicorn")
 """The servers `serve` can start: waitress is a dependency, the others are extras."""
@@ -127,12 +131,28 @@ def _serve_waitress(
     announce: Callable[[str], None] = print,
     **adjustments: Any,
 ) -> None:
-    """Serve ``app`` with waitress until SIGTERM or SIGINT, then drain and return.
+    """Serve ``app`` with a `WaitressServer` until SIGTERM or SIGINT, then drain and return."""
+    server = WaitressServer(app, host=host, port=port, threads=threads, **adjustments)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _SIGNALS}
+    for listen_host, listen_port in server.addresses:
+        announce(f"serving on http://{_shown(listen_host)}:{listen_port}")
+    try:
+        server.run(stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        server.close()
 
-    Listens on 127.0.0.1 unless told otherwise. ``adjustments`` go to waitress
-    (``connection_limit``, ``channel_timeout``...). waitress strips ``Forwarded`` and
-    ``X-Forwarded-*`` unless told which proxy to trust; a resourcekit `Site` with
-    ``trusted_proxies`` decides that itself, so for it they are passed through.
+
+class WaitressServer:
+    """waitress as `serve` runs it, listening once made, serving while `run` runs: what a
+    test or a program of one's own embeds (in a thread) to serve exactly as the command does.
+
+    Listens on 127.0.0.1 unless told otherwise (``port=0``: a free one, see `addresses`).
+    ``adjustments`` go to waitress (``connection_limit``, ``channel_timeout``...). waitress
+    strips ``Forwarded`` and ``X-Forwarded-*`` unless told which proxy to trust; a resourcekit
+    `Site` with ``trusted_proxies`` decides that itself, so for it they are passed through.
 
     Defaults safer than waitress's own, each overridable through ``adjustments``:
 
@@ -148,45 +168,65 @@ def _serve_waitress(
     timeout); a request line or header field of the shapes on which waitress 3.0.2's parser takes
     quadratic time is answered 400 before waitress parses it (see `_Parser`).
     """
-    if getattr(app, "trusted_proxies", None) is not None:
-        adjustments.setdefault("clear_untrusted_proxy_headers", False)
-    max_body_size = getattr(app, "max_body_size", None)
-    if isinstance(max_body_size, int):
-        adjustments.setdefault("max_request_body_size", max_body_size + 1)  # waitress: 413 at >=
-    adjustments.setdefault("max_request_header_size", MAX_REQUEST_HEADER_SIZE)
-    adjustments.setdefault("connection_limit", CONNECTION_LIMIT)
-    adjustments.setdefault("channel_timeout", CHANNEL_TIMEOUT)
-    adjustments.setdefault("cleanup_interval", CLEANUP_INTERVAL)
-    socket_map: dict[int, Any] = {}  # waitress's listeners and connections: dispatchers by fd
-    server = create_server(
-        app,
-        map=socket_map,
-        host=host,
-        port=port,
-        threads=threads,
-        ident="resourcekit",
-        **adjustments,
-    )
-    for dispatcher in socket_map.values():
-        if isinstance(dispatcher, BaseWSGIServer):
-            dispatcher.channel_class = _Channel
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _SIGNALS}
-    for listen_host, listen_port in _listening(socket_map):
-        announce(f"serving on http://{_shown(listen_host)}:{listen_port}")
-    next_sweep = 0.0
-    try:
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        threads: int = 4,
+        **adjustments: Any,
+    ) -> None:
+        if getattr(app, "trusted_proxies", None) is not None:
+            adjustments.setdefault("clear_untrusted_proxy_headers", False)
+        max_body_size = getattr(app, "max_body_size", None)
+        if isinstance(max_body_size, int):
+            adjustments.setdefault("max_request_body_size", max_body_size + 1)  # 413 at >=
+        adjustments.setdefault("max_request_header_size", MAX_REQUEST_HEADER_SIZE)
+        adjustments.setdefault("connection_limit", CONNECTION_LIMIT)
+        adjustments.setdefault("channel_timeout", CHANNEL_TIMEOUT)
+        adjustments.setdefault("cleanup_interval", CLEANUP_INTERVAL)
+        self.socket_map: dict[int, Any] = {}  # listeners and connections: dispatchers by fd
+        self.server = create_server(
+            app,
+            map=self.socket_map,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="resourcekit",
+            **adjustments,
+        )
+        negotiator = getattr(app, "negotiator", None)  # a Site's: its problems' formats
+        parser = type("_Parser", (_Parser,), {
+            "negotiator": negotiator if isinstance(negotiator, Negotiator) else None
+        })
+        channel = type("_Channel", (_Channel,), {"parser_class": parser})
+        for dispatcher in self.socket_map.values():
+            if isinstance(dispatcher, BaseWSGIServer):
+                dispatcher.channel_class = channel
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        """The addresses listened on, as numbers: one per address the host name resolved to."""
+        return _listening(self.socket_map)
+
+    def run(self, stop: threading.Event, poll_seconds: float = 0.2) -> None:
+        """Serve until ``stop`` is set, then stop accepting, let the requests received finish
+        (for up to `DRAIN_SECONDS`) and close idle connections."""
+        next_sweep = 0.0
         while not stop.is_set():
-            wasyncore.loop(timeout=0.2, map=socket_map, count=1, use_poll=True)
+            wasyncore.loop(timeout=poll_seconds, map=self.socket_map, count=1, use_poll=True)
             now = time.monotonic()
             if now >= next_sweep:
                 next_sweep = now + 1.0
-                _close_late_headers(socket_map, now)
-        _drain(socket_map, time.monotonic() + DRAIN_SECONDS)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        server.close()
+                _close_late_headers(self.socket_map, now)
+        _drain(self.socket_map, time.monotonic() + DRAIN_SECONDS)
+
+    def close(self) -> None:
+        """Close the listeners and stop the worker threads (after `run` has returned)."""
+        self.server.task_dispatcher.shutdown()
+        self.server.close()
 
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -223,6 +263,9 @@ class _Parser(HTTPRequestParser):
     whose ``Content-Length`` is over the limit, then reads the body after all.
     """
 
+    negotiator: Negotiator | None = None
+    """The site's, where the application is one: a problem in the format ``Accept`` asks for."""
+
     def __init__(self, adj: Adjustments) -> None:
         super().__init__(adj)
         self.started = time.monotonic()
@@ -231,6 +274,9 @@ class _Parser(HTTPRequestParser):
         consumed = super().received(data)
         if self.error is not None:
             self.expect_continue = False
+            if not isinstance(self.error, _Problem):
+                render = functools.partial(_render, self.negotiator, self.headers.get("ACCEPT"))
+                self.error = _Problem(self.error, self.adj.max_request_body_size, render)
         return consumed
 
     def parse_header(self, header_plus: bytes) -> None:
@@ -244,6 +290,40 @@ class _Parser(HTTPRequestParser):
             raise ParsingError("Content-Length with Transfer-Encoding")
 
 
+class _Problem(Error):
+    """An error waitress answers before the site runs (413 for a body over the limit, 400 for
+    a head it cannot parse, 431), as the problem document the site would send: with a
+    ``request_id`` (a new one: the request was not read far enough for the client's) and the
+    site's limit rather than waitress's internal one (the limit plus one)."""
+
+    def __init__(
+        self, error: Error, max_body: int, render: Callable[[dict[str, Any]], tuple[str, bytes]]
+    ) -> None:
+        super().__init__(error.body)
+        self.code, self.reason = error.code, error.reason
+        self.detail = (f"the body may be at most {max_body - 1} bytes"
+                       if isinstance(error, RequestEntityTooLarge) else str(error.body))
+        self.render = render
+
+    def to_response(self, ident: str | None = None) -> Any:  # waitress's own type says str
+        request_id = requestid.assign({})
+        problem = HTTPError(self.code, self.detail).to_problem()
+        problem["request_id"] = request_id
+        content_type, body = self.render(problem)
+        headers = [("Content-Type", content_type), ("X-Content-Type-Options", "nosniff"),
+                   (requestid.HEADER, request_id)]
+        return STATUS_LINES.get(self.code) or f"{self.code} {self.reason}", headers, body
+
+
+def _render(
+    negotiator: Negotiator | None, accept: str | None, problem: dict[str, Any]
+) -> tuple[str, bytes]:
+    if negotiator is None:
+        return "application/problem+json", json.dumps(problem).encode()
+    handler, content_type = negotiator.select_problem(accept)
+    return content_type, handler.render_problem(problem)
+
+
 _REQUEST_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [^ ]+(?: HTTP/[0-9]\.[0-9])?")
 _PADDED_OR_FOLDED_FIELD = re.compile(
     rb"\r\n(?:[ \t]|[^:\r\n]*:[ \t]{%d})" % (MAX_LEADING_WHITESPACE + 1)
@@ -255,7 +335,7 @@ class _Channel(HTTPChannel):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.request = _Parser(self.adj)  # so the first request's time counts from the connect
+        self.request = self.parser_class(self.adj)  # its time counts from the connect
 
 
 def _close_late_headers(socket_map: dict[int, Any], now: float) -> None:

@@ -4,9 +4,11 @@ A streamed body (`resourcekit.reply.Chunks`) is made while the server iterates i
 `Site.__call__` has returned, so what the site does once a reply is sent happens when the
 server closes the body (PEP 3333): the observers learn how many bytes went, and the body's
 source (a database cursor) is released, whether it was sent whole, abandoned by a client that
-went away, or broken by an error. An error cannot change the status any more: it is logged,
-with the request's id, and raised on to the server, which ends the connection without the
-body's last chunk, so the client sees the body cut short rather than complete.
+went away, or broken by an error; a body read to its end is finished then, without waiting
+for ``close()``, which a careless middleware may never call. An error cannot change the status
+any more: it is logged, with the request's id, and raised on to the server, which ends the
+connection without the body's last chunk, so the client sees the body cut short rather than
+complete.
 """
 
 from __future__ import annotations
@@ -41,9 +43,11 @@ class Sending:
         try:
             chunk = next(self._body.chunks)
         except StopIteration:
+            self.close()  # at once: a middleware that forgets close() holds no cursor
             raise
         except Exception as exc:
             self._failed(exc)
+            self.close()
             raise
         self._sent += len(chunk)
         return chunk

@@ -14,11 +14,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import waitress
 from postgres import Postgres, postgres_cluster
-from waitress import wasyncore
 
-from resourcekit.serving import SERVERS
+from resourcekit.serving import SERVERS, WaitressServer
 
 
 def installed(server: str) -> bool:
@@ -38,30 +36,23 @@ def served(app: Callable, threads: int = 4, server: str = "waitress") -> Iterato
     """Serve ``app`` on 127.0.0.1 and a free port; yields the base URL.
 
     Forwarding headers reach the app, which (with ``trusted_proxies``) decides whom to believe.
-    waitress runs in a thread of this process; granian and gunicorn in a forked process running
+    waitress runs in a thread of this process, configured as ``resourcekit serve`` runs it
+    (`resourcekit.serving.WaitressServer`); granian and gunicorn in a forked process running
     `resourcekit.serving.serve`, stopped with SIGTERM.
     """
     if server != "waitress":
         with _forked(app, threads, server) as base_url:
             yield base_url
         return
-    httpd = waitress.create_server(
-        app, host="127.0.0.1", port=0, threads=threads, clear_untrusted_proxy_headers=False
-    )
+    httpd = WaitressServer(app, port=0, threads=threads, clear_untrusted_proxy_headers=False)
     stop = threading.Event()
-
-    def loop() -> None:  # waitress's run(), stoppable: closing under select() would fail
-        while not stop.is_set():
-            wasyncore.loop(timeout=0.05, map=httpd._map, count=1)
-
-    thread = threading.Thread(target=loop, daemon=True)
+    thread = threading.Thread(target=httpd.run, args=(stop, 0.05), daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{httpd.effective_port}"
+        yield f"http://127.0.0.1:{httpd.addresses[0][1]}"
     finally:
         stop.set()
-        thread.join(timeout=5)
-        httpd.task_dispatcher.shutdown()  # stop the worker threads, not only the listener
+        thread.join(timeout=40)
         httpd.close()
 
 

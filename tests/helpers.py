@@ -293,3 +293,16 @@ def rss_kib(pid: int) -> int:
     with open(f"/proc/{pid}/status") as status:
         line = next(line for line in status if line.startswith("VmRSS:"))
     return int(line.split()[1])
+
+
+def send_raw(base: str, data: bytes) -> bytes:
+    """Send what the server takes (it may answer and close first), read until it closes."""
+    url = urlsplit(base)
+    received = b""
+    with socket.create_connection((url.hostname, url.port), timeout=TIMEOUT) as sock:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(data)
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                received += chunk
+    return received

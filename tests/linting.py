@@ -30,7 +30,12 @@ class Linted:
             seen.update(status=status, headers=headers)
             return start_response(status, headers, exc_info)
 
-        body = b"".join(self.app(environ, capture))
+        answer = self.app(environ, capture)
+        try:
+            body = b"".join(answer)
+        finally:
+            if hasattr(answer, "close"):
+                answer.close()  # PEP 3333: a streamed body releases its cursor here
         for note in _bad_notes(environ, seen["status"], seen["headers"], body):
             self.problems.append(f"{environ['REQUEST_METHOD']} {environ.get('PATH_INFO')} "
                                  f"{seen['status']}: {note.summary}")

@@ -282,3 +282,57 @@ def test_docs_page_works_offline(sample: tuple[Any, str], browser: Any) -> None:
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#swagger-ui *"), timeout=20)
     wait(browser, lambda d: "Weather stations" in d.find_element(By.ID, "swagger-ui").text)
     assert_local(requested_urls(browser))
+
+
+def test_a_list_takes_an_item_per_input(browser: Any, live_server: Callable[..., Any]) -> None:
+    """Create with two items (one holding a comma), then PATCH one away: the script sends what
+    a form without it would, an item per input."""
+    from marshmallow import Schema, fields
+
+    from resourcekit import Created, Resource, Site
+
+    class Note(Schema):
+        title = fields.Str(required=True)
+        tags = fields.List(fields.Str())
+
+    notes: dict[int, dict[str, Any]] = {}
+    site = Site(title="Notes")
+
+    @site.route("/notes")
+    class Notes(Resource):
+        schema = Note
+
+        def get(self, request: Any) -> list[dict[str, Any]]:
+            return list(notes.values())
+
+        def post(self, request: Any) -> Created:
+            notes[len(notes) + 1] = dict(request.validated)
+            return Created(notes[len(notes)], location=request.url_for("Item", id=len(notes)))
+
+    @site.route("/notes/{id:int}", name="Item")
+    class Item(Resource):
+        schema = Note
+
+        def get(self, request: Any, id: int) -> dict[str, Any]:
+            return notes[id]
+
+        def patch(self, request: Any, id: int) -> dict[str, Any]:
+            notes[id].update(request.validated)
+            return notes[id]
+
+    with live_server(site) as base:
+        browser.get(f"{base}/notes")
+        form = browser.find_element(By.ID, "rk-form-post")
+        fill(form, {"title": "Shopping"})
+        first, second, _ = form.find_elements(By.CSS_SELECTOR, "[data-key=tags]")
+        first.send_keys("milk")
+        second.send_keys("eggs, large")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait(browser, lambda d: d.current_url == f"{base}/notes/1")
+        assert notes[1] == {"title": "Shopping", "tags": ["milk", "eggs, large"]}
+
+        form = wait(browser, lambda d: d.find_element(By.ID, "rk-form-patch"))
+        form.find_elements(By.CSS_SELECTOR, "[data-key=tags]")[0].clear()
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait(browser, lambda d: notes[1]["tags"] == ["eggs, large"])
+        assert notes[1]["title"] == "Shopping"

@@ -87,14 +87,21 @@ class Page(HTMLParser):
         return [attrs["data-method"] for attrs in self.find("form") if "data-method" in attrs]
 
     def control(self, method: str, key: str) -> tuple[str, dict[str, str]]:
-        """The element and attributes of the control for ``key`` in the form for ``method``."""
-        prefix = f"rk-{method.lower()}-"
+        """The element and attributes of the control for ``key`` in the form for ``method``
+        (of a list's inputs, the first, which its label names)."""
+        labelled = re.compile(rf"rk-{method.lower()}-\d+")
         found = [
             (tag, attrs) for tag, attrs in self.elements
-            if attrs.get("data-key") == key and attrs.get("id", "").startswith(prefix)
+            if attrs.get("data-key") == key and labelled.fullmatch(attrs.get("id", ""))
         ]
         assert len(found) == 1, (method, key, found)
         return found[0]
+
+    def inputs(self, method: str, key: str) -> list[dict[str, str]]:
+        """Every input for ``key`` in the form for ``method``: a list has one per item."""
+        prefix = f"rk-{method.lower()}-"
+        return [attrs for tag, attrs in self.elements
+                if attrs.get("data-key") == key and attrs.get("id", "").startswith(prefix)]
 
 
 def page_of(response: Any, status: int = 200) -> Page:
@@ -480,7 +487,7 @@ def test_create_form_details(sink: Page) -> None:
     assert "required" not in sink.control("POST", "active")[1]  # a checkbox is always sent
     labels = "".join(sink.text)
     for hint in ("1 to 80 characters", "exactly 2 characters", "from 0 to 10", "≥ 0 and < 1",
-                 "with a UTC offset", "comma-separated", "JSON"):
+                 "with a UTC offset", "a value per field", "a number per field", "JSON"):
         assert hint in labels
     assert sink.find("abbr", title="required")
     assert sink.find("option", value="M") and sink.find("option", value="red")
@@ -498,7 +505,7 @@ def test_item_forms_are_prefilled_and_patch_requires_nothing() -> None:
     assert page.forms() == ["PUT", "PATCH"]  # the resource has no post or delete
     for method in ("PUT", "PATCH"):
         assert page.control(method, "title")[1]["value"] == "old"
-        assert page.control(method, "tags")[1]["value"] == "a, b"
+        assert [i["value"] for i in page.inputs(method, "tags")] == ["a", "b", "", ""]
         assert page.control(method, "count")[1]["value"] == "3"
         assert "checked" not in page.control(method, "active")[1]
         assert page.control(method, "renamedKey")[1]["value"] == "r"

@@ -17,6 +17,7 @@ from helpers import (
     Reply,
     http_request,
     notes_site,
+    send_raw,
     xml_problem,
     xml_tree,
 )
@@ -263,19 +264,6 @@ def test_chunked_body(base: str, size: int, status: int) -> None:
         assert b"application/problem+json" in answer
 
 
-def send_raw(base: str, data: bytes) -> bytes:
-    """Send what the server takes (it may answer and close first), read until it closes."""
-    url = urlsplit(base)
-    received = b""
-    with socket.create_connection((url.hostname, url.port), timeout=TIMEOUT) as sock:
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            sock.sendall(data)
-        with contextlib.suppress(ConnectionResetError):
-            while chunk := sock.recv(65536):
-                received += chunk
-    return received
-
-
 def test_413_for_a_declared_huge_content_length(base: str) -> None:
     """A client announcing far more than any limit gets 413 at once, without sending it."""
     url = urlsplit(base)
@@ -286,6 +274,29 @@ def test_413_for_a_declared_huge_content_length(base: str) -> None:
         )
         head = sock.recv(65536)
     assert head.startswith(b"HTTP/1.1 413 ")
+
+
+def test_a_413_before_the_body_is_a_problem_in_the_format_asked_for(base: str) -> None:
+    """What the server answers before the site runs is a problem the site would send: in XML
+    for a client that asks for XML, with a request id, naming the site's limit."""
+    url = urlsplit(base)
+    with socket.create_connection((url.hostname, url.port), timeout=TIMEOUT) as sock:
+        sock.sendall(
+            b"POST /notes HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            b"Accept: application/xml\r\nContent-Length: 1000000000000\r\n\r\n"
+        )
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 ")
+    head = head.lower()  # field names are case-insensitive, and servers spell them apart
+    assert b"content-type: application/problem+xml" in head
+    problem = xml_problem(body)
+    assert problem["status"] == 413 and problem["request_id"]
+    assert f"x-request-id: {problem['request_id']}".encode() in head
+    assert "1048576 bytes" in problem["detail"]
 
 
 def test_put_patch_delete(base: str) -> None:

@@ -10,6 +10,7 @@ rely on.
 from __future__ import annotations
 
 import contextlib
+import email.parser
 import http.client
 import json
 import os
@@ -30,6 +31,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 import test_sample_api as api
+from helpers import send_raw
 
 from sample_project import create_site
 
@@ -149,17 +151,16 @@ def test_concurrent_writers_on_server_threads(site, tmp_path, live_server):
 
 def test_chunked_body_over_the_limit_is_413(site, tmp_path, live_server):
     """A body without Content-Length is cut off at 1 MiB as it is read."""
-    with live_server(site) as base_url:
-        url = urlsplit(base_url)
-        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
-        chunks = iter([b'{"name": "', b"x" * (1024 * 1024), b'"}'])
-        connection.request(
-            "POST", "/stations", body=chunks, encode_chunked=True,
-            headers={"Content-Type": api.JSON, "Accept": api.XML},
-        )
-        response = connection.getresponse()
-        answer = HTTPResponse(response.status, response.headers, response.read())
-        connection.close()
+    body = b'{"name": "' + b"x" * (1024 * 1024) + b'"}'
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i : i + 65536]), body[i : i + 65536])
+                      for i in range(0, len(body), 65536))
+    head = ("POST /stations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+            "Content-Type: application/json\r\nAccept: application/xml\r\n"
+            f"Authorization: Bearer {api.TOKEN}\r\nConnection: close\r\n\r\n").encode()
+    with live_server(site) as base_url:  # the answer may come before the body is all sent
+        raw = send_raw(base_url, head + chunks + b"0\r\n\r\n")
+    message = email.parser.BytesParser().parsebytes(raw.partition(b"\r\n")[2])
+    answer = HTTPResponse(int(raw.split()[1]), message, message.get_payload(decode=True))
     api.assert_problem(answer, 413, api.XML)
     assert api.snapshot(tmp_path / "db.sqlite") == ([], [])
 

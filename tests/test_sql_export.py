@@ -303,3 +303,16 @@ def test_a_stream_that_fails_midway_is_cut_short_and_logged(
     failed = [r for r in caplog.records if "the streamed body failed" in r.getMessage()]
     assert failed and failed[0].levelname == "ERROR"
     assert getattr(failed[0], "request_id", None)
+
+
+def test_a_body_read_to_its_end_is_released_without_close(db: Database) -> None:
+    """A middleware that reads the body but forgets ``close()`` (PEP 3333) holds no cursor."""
+    site = make_site(db)
+    station(Client(site))
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/stations", "SERVER_NAME": "localhost",
+               "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+               "wsgi.input": io.BytesIO(), "HTTP_ACCEPT": "application/x-ndjson",
+               "HTTP_HOST": "localhost"}
+    body = b"".join(site(environ, lambda status, headers, exc_info=None: None))
+    assert len(_lines(body)) == 1
+    assert db.engine.pool.checkedout() == 0

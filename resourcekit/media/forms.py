@@ -45,6 +45,11 @@ _FORM_TITLES = {
     "DELETE": ("Delete", "deletes this resource"),
 }
 _LARGEST_TYPED = 2**53
+_LISTS = ("list", "list-number")
+_LIST_SPARE = 2
+"""Empty inputs after a list's items in a write form (at least three inputs in all): a page
+without its script cannot add inputs, and a form sends one value per input."""
+_LIST_HINTS = {"list": ("a value per field",), "list-number": ("a number per field",)}
 """Beyond this, a bound is a storage limit (``2**63 - 1``), not a number a person enters: it is
 also past what a browser's numbers hold exactly."""
 
@@ -87,9 +92,9 @@ def write_forms(
         return ""
     return (
         '<section id="rk-write"><h2>Write</h2><p class="rk-note">Forms are sent as JSON by '
-        "this page's script; lists are entered comma-separated. Empty fields are left out. "
-        "Without JavaScript, Create is sent as an HTML form (a list takes one item) and the "
-        "other forms are disabled.</p>"
+        "this page's script; a list takes an item per field. Empty fields are left out. "
+        "Without JavaScript, Create is sent as an HTML form and the other forms are "
+        "disabled.</p>"
         '<div class="rk-field"><label for="rk-token">Bearer token</label>'
         '<input id="rk-token" type="password" autocomplete="off" placeholder="optional">'
         '<span class="rk-hint">sent as <code>Authorization: Bearer …</code>; kept in this '
@@ -315,12 +320,32 @@ def _control_html(control: _Control, method: str, index: int, value: Any) -> str
         attrs["required"] = ""
     marker = '<abbr class="req" title="required">*</abbr>' if required else ""
     label = control.key or "body"
-    hints = "".join(f'<span class="rk-hint">{_e(h)}</span>' for h in control.hints)
+    hints = control.hints
+    if control.kind in _LISTS and method in _FORM_METHODS:  # repeated names make the list
+        hints, widget = _LIST_HINTS[control.kind], _list_inputs(attrs, value)
+    else:
+        widget = _widget(control, attrs, value, required)
+    notes = "".join(f'<span class="rk-hint">{_e(h)}</span>' for h in hints)
     return (
         f'<div class="rk-field"><label for="{ident}">{_e(label)}{marker}</label>'
-        f"{_widget(control, attrs, value, required)}{hints}"
+        f"{widget}{notes}"
         '<span class="rk-error" aria-live="polite"></span></div>'
     )
+
+
+def _list_inputs(attrs: dict[str, str], value: Any) -> str:
+    """A text input per item of a list, then `_LIST_SPARE` empty ones; the first carries the
+    label's id and ``required``."""
+    items = [str(v) for v in value] if isinstance(value, list) else []
+    slots = [*items, *[""] * max(_LIST_SPARE, 3 - len(items))]
+    inputs = []
+    for n, item in enumerate(slots):
+        one = {**attrs, "type": "text", "value": item}
+        if n:
+            one.pop("required", None)
+            one.update(id=f"{attrs['id']}-{n}", **{"aria-label": f"{attrs['name']} {n + 1}"})
+        inputs.append(f"<input {_attrs(one)}>")
+    return f'<span class="rk-list">{"".join(inputs)}</span>'
 
 
 def _widget(control: _Control, attrs: dict[str, str], value: Any, required: bool) -> str:

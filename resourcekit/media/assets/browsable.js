@@ -30,22 +30,30 @@
     if (kind === "boolean") return el.checked;
     if (raw.trim() === "") return undefined;
     if (kind === "integer" || kind === "number") return number(raw);
-    if (kind === "list") return items(raw);
-    if (kind === "list-number") return items(raw).map(number);
+    if (kind === "list") return raw.trim();
+    if (kind === "list-number") return number(raw);
     if (kind === "json") return JSON.parse(raw);
     return raw;
   };
   const cleared = (el) => "nullable" in el.dataset ? null
     : el.dataset.kind === "string" ? "" : undefined;
   const body = (form) => {
-    const patch = form.dataset.method === "PATCH", out = {}, problems = {};
+    const patch = form.dataset.method === "PATCH", out = {}, problems = {}, lists = {};
     for (const el of controls(form)) {
-      if (patch && el.dataset.kind !== "body" && !changed(el)) continue;
+      const key = el.dataset.key, list = el.dataset.kind.startsWith("list");
+      if (list) {  // an item per input: a list may change in any of them
+        lists[key] = lists[key] || {items: [], changed: false};
+        lists[key].changed = lists[key].changed || changed(el);
+      } else if (patch && el.dataset.kind !== "body" && !changed(el)) continue;
       let value;
-      try { value = read(el); } catch (err) { problems[el.dataset.key] = [err.message]; continue; }
+      try { value = read(el); } catch (err) { problems[key] = [err.message]; continue; }
       if (el.dataset.kind === "body") return value === undefined ? {} : value;
+      if (list) { if (value !== undefined) lists[key].items.push(value); continue; }
       if (value === undefined && patch) value = cleared(el);
-      if (value !== undefined) out[el.dataset.key] = value;
+      if (value !== undefined) out[key] = value;
+    }
+    for (const [key, list] of Object.entries(lists)) {
+      if (patch ? list.changed : list.items.length) out[key] = list.items;
     }
     if (Object.keys(problems).length)
       throw {title: "Some fields could not be read", errors: problems};
