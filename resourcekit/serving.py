@@ -52,6 +52,11 @@ takes time quadratic in their number, in its event-loop thread."""
 CONNECTION_LIMIT = 1000
 """Open connections waitress accepts before it stops accepting; its default is 100."""
 
+OUTBUF_HIGH_WATERMARK = 1024 * 1024
+"""Bytes of a response waitress queues for a connection before the application's thread waits
+for the client to take them (its default is 16 MiB): a streamed export to a slow client holds
+no more than this in memory."""
+
 CHANNEL_TIMEOUT = 30
 """Seconds an idle connection is kept (waitress's default is 120), checked every
 `CLEANUP_INTERVAL` seconds."""
@@ -161,7 +166,8 @@ class WaitressServer:
       to a larger ``Content-Length`` without reading the body (nor sending ``100 Continue``), and
       stops a chunked body once it is over;
     - ``connection_limit`` `CONNECTION_LIMIT`, polled with ``poll()`` rather than ``select()``
-      (which cannot watch more than 1024 sockets); ``channel_timeout`` `CHANNEL_TIMEOUT`.
+      (which cannot watch more than 1024 sockets); ``channel_timeout`` `CHANNEL_TIMEOUT`;
+    - ``outbuf_high_watermark`` `OUTBUF_HIGH_WATERMARK`.
 
     Always, whatever the adjustments: a connection whose request line and headers are not all in
     within `HEADER_SECONDS` is closed (a client sending a byte a second defeats any inactivity
@@ -186,6 +192,7 @@ class WaitressServer:
         adjustments.setdefault("max_request_header_size", MAX_REQUEST_HEADER_SIZE)
         adjustments.setdefault("connection_limit", CONNECTION_LIMIT)
         adjustments.setdefault("channel_timeout", CHANNEL_TIMEOUT)
+        adjustments.setdefault("outbuf_high_watermark", OUTBUF_HIGH_WATERMARK)
         adjustments.setdefault("cleanup_interval", CLEANUP_INTERVAL)
         self.socket_map: dict[int, Any] = {}  # listeners and connections: dispatchers by fd
         self.server = create_server(

@@ -187,8 +187,8 @@ def test_over_http_an_export_is_chunked(db: Database) -> None:
 EXPORT_SERVER = textwrap.dedent("""
     import datetime as dt
     import sys
-    import waitress
     from sqlapp import Base, Observation, Station, make_site
+    from resourcekit.serving import serve
     from resourcekit.sql import Database
 
     db = Database(sys.argv[1], Base.metadata)
@@ -203,8 +203,7 @@ EXPORT_SERVER = textwrap.dedent("""
              "temperature_c": n % 40 - 10.0, "version": 1, "updated_at": now}
             for n in range(100_000)
         ])
-    waitress.serve(make_site(db), host="127.0.0.1", port=int(sys.argv[2]), threads=2,
-                   _quiet=True)
+    serve(make_site(db), port=int(sys.argv[2]), threads=2, announce=lambda line: None)
 """)
 
 
