@@ -17,12 +17,13 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event, exc
-from sqlalchemy.orm import Mapper, Session, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..methods import SAFE_METHODS
 from ..request import Request
 from .errors import translated
+from .rows import aware_columns
 
 __all__ = ["IDEMPOTENCY_TABLE", "Database"]
 
@@ -150,33 +151,27 @@ class Database:
 
         return run  # type: ignore[return-value]
 
-    @contextmanager
-    def reading(self, request: Request) -> Iterator[Session]:
-        """The request's session for a read outside a handler (validators): its snapshot ends
-        with the block, so its connection goes back to the pool."""
-        session = self.session(request)
-        if session.info.get(_IN_HANDLER):
-            yield session
-            return
-        try:
-            with translated(reading=request.method in SAFE_METHODS):
-                yield session
-        except BaseException:
-            session.rollback()
-            raise
-        if session.in_transaction():
-            session.commit()  # not rollback(), which would expire what the block loaded
+    def first(
+        self, request: Request, statement: sa.Executable, params: dict[str, Any]
+    ) -> sa.Row[Any] | None:
+        """The first row of a Core ``statement``: inside a write's handler on its transaction's
+        connection, so it sees the handler's writes; else (a validator, a read) on a connection
+        taken for the query alone, back in the pool when it returns."""
+        with translated(reading=request.method in SAFE_METHODS):
+            session: Session | None = request.session
+            if session is not None and session.info.get(_IN_HANDLER) and (
+                request.method not in SAFE_METHODS
+            ):
+                return session.connection().execute(statement, params).first()
+            with self.engine.connect() as connection:
+                return connection.execute(statement, params).first()
 
     def aware(self, model: type) -> None:
         """Make SQLite's naive ``DateTime(timezone=True)`` values of ``model`` aware (UTC)."""
         if not self.sqlite or model in self._aware:
             return
         self._aware.add(model)
-        mapper: Mapper[Any] = sa.inspect(model)
-        names = [
-            attr.key for attr in mapper.column_attrs
-            if any(isinstance(c.type, sa.DateTime) and c.type.timezone for c in attr.columns)
-        ]
+        names = aware_columns(sa.inspect(model))
         if names:
             make_aware = functools.partial(_make_aware, names)
             event.listen(model, "load", make_aware)

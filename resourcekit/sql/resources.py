@@ -38,6 +38,7 @@ from .export import Export
 from .model import Model, utc
 from .query import Query, QueryLanguage
 from .representation import Sparse, listed_schema
+from .rows import Rows
 
 __all__ = ["Collection", "Item", "Table"]
 
@@ -97,6 +98,7 @@ class Table(Resource):
         for name in fields:
             model.column(self.column_of(name), f"template field {{{name}}}")
         self.database.aware(model.cls)
+        self._rows = Rows(model, sqlite=self.database.sqlite)
 
     def column_of(self, field: str) -> str:
         """The column a URI field selects by."""
@@ -127,11 +129,12 @@ class Table(Resource):
         return self.database.session(request)
 
     def _stamped(self, values: dict[str, Any], *, created: bool = False) -> dict[str, Any]:
-        """``values`` with the version and modification time a write gives its row."""
+        """``values`` with the modification time a write gives its row, and a new row's
+        version (an update raises it in its statement)."""
         model = self.plan
         values = {name: utc(value) for name, value in values.items()}
-        if model.version is not None:
-            values[model.version.key] = 1 if created else model.version + 1
+        if model.version is not None and created:
+            values[model.version.key] = 1
         if model.modified is not None:
             values[model.modified.key] = dt.datetime.now(dt.UTC)
         return values
@@ -400,36 +403,44 @@ def _parent_checks(
 class Item(Table):
     """One row: ``GET``, ``PUT`` (replace), ``PATCH`` (merge the given members; or a JSON Merge
     Patch or JSON Patch of the row), ``DELETE`` (``204``). With a version column, its value
-    is the ``ETag`` and a conditional write is a compare-and-set in the statement itself."""
+    is the ``ETag`` and a conditional write is a compare-and-set in the statement itself.
+
+    The row is read and written with Core statements (`resourcekit.sql.rows`); where `select`
+    is not overridden they are built once per route, else per request from its ``select``."""
 
     def bind(self, fields: Sequence[str]) -> None:
         super().bind(fields)
         self._lookups = dict(getattr(self, "_lookups", {}))
         self._keys = dict(getattr(self, "_keys", {}))
-        if type(self).select is not Table.select:
+        self._writes: dict[tuple[str, bool], Any] = {}
+        if self._scoped:
             return
         by_column = {self.column_of(name): name for name in fields}
         primary_key = [column.key for column in self.plan.primary_key]
-        if sorted(by_column) == sorted(primary_key):  # the session's identity map knows it
+        if sorted(by_column) == sorted(primary_key):  # the request's own write may know it
             self._keys[tuple(fields)] = tuple(by_column[column] for column in primary_key)
-        else:  # the same statement for every request: built once
-            columns = self.plan.columns
-            self._lookups[tuple(fields)] = sa.select(self.plan.cls).where(
-                *(columns[self.column_of(name)] == sa.bindparam(name) for name in fields)
-            ).limit(1)
+        columns = self.plan.columns
+        self._lookups[tuple(fields)] = sa.select(*self._rows.selected).where(
+            *(columns[self.column_of(name)] == sa.bindparam(name) for name in fields)
+        ).limit(1)
+
+    @property
+    def _scoped(self) -> bool:
+        """Whether `select` is overridden, so each request sees rows of its own."""
+        return type(self).select is not Table.select
 
     def _row(self, request: Request, fields: Mapping[str, Any]) -> Any:
         """The row the URI names, loaded once per request; 404 if it is not visible."""
 
         def load() -> Any:
-            session = self._session(request)
-            key, lookup = self._keys.get(tuple(fields)), self._lookups.get(tuple(fields))
-            if key is not None:  # one query, none again after this request's own write
-                row = session.get(self.plan.cls, tuple(fields[name] for name in key))
-            elif lookup is not None:
-                row = session.scalars(lookup, fields).first()
-            else:
-                row = session.scalars(self._selected(request, fields).limit(1)).first()
+            assert self.database is not None
+            row = self._written(request, fields)
+            if row is None:
+                lookup = self._lookups.get(tuple(fields))
+                if lookup is None:
+                    selected = self._selected(request, fields)
+                    lookup = selected.with_only_columns(*self._rows.selected).limit(1)
+                row = self._rows.instance(self.database.first(request, lookup, dict(fields)))
             if row is None:
                 detail = f"no {type(self).__name__} at this address"
                 raise errors.NotFound(self._missing(fields, detail))
@@ -437,21 +448,24 @@ class Item(Table):
 
         return request.memo((self, *fields.items()), load)
 
+    def _written(self, request: Request, fields: Mapping[str, Any]) -> Any:
+        """The row as this request's own write left it, if it wrote the one ``fields`` name."""
+        key = self._keys.get(tuple(fields))
+        if key is None:
+            return None
+        return self._rows.written(request.session, tuple(fields[name] for name in key))
+
     def etag(self, request: Request, **fields: Any) -> str | None:
         version = self.plan.version
         if version is None:
             return None
-        assert self.database is not None
-        with self.database.reading(request):
-            return str(getattr(self._row(request, fields), version.key))
+        return str(getattr(self._row(request, fields), version.key))
 
     def last_modified(self, request: Request, **fields: Any) -> dt.datetime | None:
         modified = self.plan.modified
         if modified is None:
             return None
-        assert self.database is not None
-        with self.database.reading(request):
-            value = getattr(self._row(request, fields), modified.key)
+        value = getattr(self._row(request, fields), modified.key)
         if isinstance(value, dt.datetime) and value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value  # type: ignore[no-any-return]
@@ -476,8 +490,8 @@ class Item(Table):
     def delete(self, request: Request, **fields: Any) -> None:
         """Delete the row."""
         row = self._row(request, fields)
-        statement = sa.delete(self.plan.cls).where(*self._identity(request, row))
-        if self._session(request).execute(statement).rowcount == 0:  # type: ignore[attr-defined]
+        statement, params = self._write("delete", request, row)
+        if self._execute(request, statement, params).rowcount == 0:
             raise _changed()
 
     def _update(self, request: Request, fields: Mapping[str, Any], values: dict[str, Any]) -> Any:
@@ -486,32 +500,61 @@ class Item(Table):
         values = {k: v for k, v in values.items() if k not in fixed}
         if not values:  # nothing to change: no new version either
             return row
-        statement: sa.Executable = (
-            sa.update(self.plan.cls)
-            .where(*self._identity(request, row))
-            .values(self._stamped(values))
-            .returning(self.plan.cls)
-        )
-        updated = self._session(request).scalars(
-            statement, execution_options={"populate_existing": True}
-        ).first()
+        statement, params = self._write("update", request, row)
+        params.update(self._rows.values(self._stamped(values)))
+        updated = self._rows.instance(self._execute(request, statement, params).first())
         if updated is None:
             raise _changed()
+        self._rows.remember(request.session, updated)
         return updated
 
-    def _identity(self, request: Request, row: Any) -> list[Any]:
+    def _execute(self, request: Request, statement: Any, params: dict[str, Any]) -> Any:
+        """Run a write in the handler's transaction, beside the session's own writes."""
+        return self._session(request).connection().execute(statement, params)
+
+    def _write(self, kind: str, request: Request, row: Any) -> tuple[Any, dict[str, Any]]:
+        """The UPDATE (whose SET its parameters name) or DELETE of ``row``, and the values of
+        its WHERE: see `_statement`."""
+        conditional = self.plan.version is not None and request.conditional
+        params = {_key(i): value for i, value in enumerate(self.plan.key(row))}
+        if conditional:
+            assert self.plan.version is not None
+            params[_VERSION] = getattr(row, self.plan.version.key)
+        if self._scoped:
+            return self._statement(kind, request, conditional), params
+        statement = self._writes.get((kind, conditional))
+        if statement is None:
+            statement = self._writes[kind, conditional] = self._statement(kind, None, conditional)
+        return statement, params
+
+    def _statement(self, kind: str, request: Request | None, conditional: bool) -> Any:
         """The row by primary key, still among the rows ``select`` lets the request see (where
         it is overridden), and for a conditional request at the version the site checked the
         precondition against: the compare-and-set."""
-        model = self.plan
-        pairs = zip(model.primary_key, model.key(row), strict=True)
-        where = [column == value for column, value in pairs]
-        if type(self).select is not Table.select:
+        model, columns = self.plan, self._rows.table_columns
+        table = self._rows.table
+        where = [columns[c.key] == sa.bindparam(_key(i)) for i, c in enumerate(model.primary_key)]
+        if request is not None:
             visible = self.select(request).with_only_columns(*model.primary_key)
             where.append(sa.tuple_(*model.primary_key).in_(visible))
-        if model.version is not None and request.conditional:
-            where.append(model.version == getattr(row, model.version.key))
-        return where
+        if model.version is not None and conditional:
+            where.append(columns[model.version.key] == sa.bindparam(_VERSION))
+        if kind == "delete":
+            return sa.delete(table).where(*where)
+        statement = sa.update(table).where(*where).returning(*self._rows.selected)
+        if model.version is not None:
+            version = columns[model.version.key]
+            statement = statement.values({version: version + 1})
+        return statement
+
+
+_VERSION = "resourcekit_version"
+"""The WHERE's parameter for the version a conditional write expects (not a column's key,
+which would name a value to SET)."""
+
+
+def _key(position: int) -> str:
+    return f"resourcekit_key_{position}"
 
 
 def _changed() -> errors.PreconditionFailed:
