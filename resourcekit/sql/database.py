@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -32,6 +32,7 @@ IDEMPOTENCY_TABLE = "resourcekit_idempotency"
 _IN_HANDLER = "resourcekit.sql.handler"
 _SCHEMA_LOCK = 0x7265736B  # "resk": the advisory lock PostgreSQL processes create tables under
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 class Database:
@@ -152,19 +153,29 @@ class Database:
         return run  # type: ignore[return-value]
 
     def first(
-        self, request: Request, statement: sa.Executable, params: dict[str, Any]
+        self, request: Request, statement: sa.Executable, params: Mapping[str, Any] = {}
     ) -> sa.Row[Any] | None:
-        """The first row of a Core ``statement``: inside a write's handler on its transaction's
-        connection, so it sees the handler's writes; else (a validator, a read) on a connection
-        taken for the query alone, back in the pool when it returns."""
+        """The first row of a Core ``statement`` (see `fetch`)."""
+        return self.fetch(request, statement, params, sa.Result.first)
+
+    def fetch(
+        self,
+        request: Request,
+        statement: sa.Executable,
+        params: Mapping[str, Any],
+        take: Callable[[sa.Result[Any]], T],
+    ) -> T:
+        """What ``take`` makes of a Core ``statement``'s result: inside a write's handler on
+        its transaction's connection, so it sees the handler's writes; else (a validator, a
+        read) on a connection taken for the query alone, back in the pool when it returns."""
         with translated(reading=request.method in SAFE_METHODS):
             session: Session | None = request.session
             if session is not None and session.info.get(_IN_HANDLER) and (
                 request.method not in SAFE_METHODS
             ):
-                return session.connection().execute(statement, params).first()
+                return take(session.connection().execute(statement, params))
             with self.engine.connect() as connection:
-                return connection.execute(statement, params).first()
+                return take(connection.execute(statement, params))
 
     def aware(self, model: type) -> None:
         """Make SQLite's naive ``DateTime(timezone=True)`` values of ``model`` aware (UTC)."""

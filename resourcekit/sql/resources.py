@@ -206,6 +206,7 @@ class Collection(Table):
         self._parents = dict(getattr(self, "_parents", {}))
         self._parents[tuple(fields)] = tuple(_parent_checks(self.plan, fields, self.column_of))
         self._items: dict[tuple[str, ...], Any] = {}
+        self._insert = sa.insert(self._rows.table).returning(*self._rows.selected)
 
     @property
     def language(self) -> QueryLanguage:
@@ -218,20 +219,16 @@ class Collection(Table):
         ``text/csv``: every matching row, unpaginated, streamed."""
         language = self.language
         query = language.load(request)
-        session = self._session(request)
-        self._check_parents(session, fields)
+        assert self.database is not None
+        self._check_parents(request, fields)
         statement = self._selected(request, fields).where(*query.where)
         counted = statement
-        if query.expand:
-            model = self.plan.cls
-            statement = statement.options(*(selectinload(getattr(model, n)) for n in query.expand))
         handler = request.media_handler
         if handler is not None and handler.streams:
-            assert self.database is not None
-            everything = language.ordered(statement, query, paged=False)
+            everything = language.ordered(self._expanded(statement, query), query, paged=False)
             represent = functools.partial(self._represent, query=query)
             return Stream(Export(self.database, everything, represent))
-        rows = list(session.scalars(language.ordered(statement, query)))
+        rows = self._page(request, language.ordered(statement, query), query)
         more = len(rows) > query.limit
         del rows[query.limit :]
         backwards = query.cursor is not None and not query.cursor.after
@@ -243,10 +240,29 @@ class Collection(Table):
             offset = query.offset or 0
             total = None if more else offset + len(rows)
             if self.count and (more or not rows):
-                total = session.scalar(sa.select(sa.func.count()).select_from(counted.subquery()))
+                counting = sa.select(sa.func.count()).select_from(counted.subquery())
+                total = self.database.fetch(request, counting, {}, sa.Result.scalar_one)
             return Page(items, limit=query.limit, offset=offset, total=total)
         after, before = self._cursors(rows, query, more, backwards)
         return Page(items, limit=query.limit, next_cursor=after, prev_cursor=before)
+
+    def _page(self, request: Request, statement: sa.Select[Any], query: Query) -> list[Any]:
+        """The rows of a page: with related rows through the session, whose loader fetches
+        them; else with Core, made into instances (`resourcekit.sql.rows`)."""
+        if query.expand:
+            return list(self._session(request).scalars(self._expanded(statement, query)))
+        assert self.database is not None
+        found = self.database.fetch(
+            request, statement.with_only_columns(*self._rows.selected), {}, sa.Result.all
+        )
+        return [self._rows.instance(row) for row in found]
+
+    def _expanded(self, statement: sa.Select[Any], query: Query) -> sa.Select[Any]:
+        """``statement`` loading the relationships the query expands with its rows."""
+        if not query.expand:
+            return statement
+        model = self.plan.cls
+        return statement.options(*(selectinload(getattr(model, n)) for n in query.expand))
 
     def _cursors(
         self, rows: list[Any], query: Query, more: bool, backwards: bool
@@ -287,7 +303,7 @@ class Collection(Table):
         """Create a row; ``Location`` names it. With ``Idempotency-Key``, a retry gets the
         first run's row, even after a crash that lost its answer."""
         session = self._session(request)
-        self._check_parents(session, fields)
+        self._check_parents(request, fields)
         key = request.idempotency_key
         if key is not None:
             earlier = self._created_for(request, session, key)
@@ -295,7 +311,7 @@ class Collection(Table):
                 return self._created(request, earlier, fields, replayed=True)
         given = {self.column_of(name): value for name, value in fields.items()}
         values = {**self.plan.stored(request.validated), **given}
-        row = self.plan.cls(**self._stamped(values, created=True))
+        stamped = self._rows.values(self._stamped(values, created=True))
         if key is not None:
             try:
                 self._claim(request, session, key)
@@ -305,8 +321,8 @@ class Collection(Table):
                 if earlier is None:
                     raise
                 return self._created(request, earlier, fields, replayed=True)
-        session.add(row)
-        session.flush()
+        row = self._rows.instance(session.connection().execute(self._insert, stamped).first())
+        self._rows.remember(session, row)
         if key is not None:
             self._remember(session, key, row)
         return self._created(request, row, fields)
@@ -367,9 +383,10 @@ class Collection(Table):
         values = {f: getattr(row, item.column_of(f)) for f in route.fields}
         return request.url_for(route.name, **values)
 
-    def _check_parents(self, session: Session, fields: Mapping[str, Any]) -> None:
+    def _check_parents(self, request: Request, fields: Mapping[str, Any]) -> None:
+        assert self.database is not None
         for name, statement in self._parents.get(tuple(fields), ()):
-            if session.execute(statement, {"value": fields[name]}).first() is None:
+            if self.database.first(request, statement, {"value": fields[name]}) is None:
                 detail = f"no parent row with {name} = {fields[name]}"
                 raise errors.NotFound(self._missing(fields, detail))
 
