@@ -2,9 +2,9 @@
 
 A request's session is `resourcekit.Request.session`, made on first use. The layer's code
 ends every transaction it begins before it returns (a handler's by committing, or rolling back
-on an error; a validator read by committing its snapshot), so no connection stays checked out
-when a request fails where no handler ran, and a pool of a few connections serves many
-threads.
+on an error), and a read outside a write's handler (the validators, a ``GET``) takes a
+connection for its one query alone, so no connection stays checked out when a request fails
+where no handler ran, and a pool of a few connections serves many threads.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from ..idempotency import REPLAYED_HEADER
 from ..media import MediaHandler
 from ..media.delimited import CSVHandler
 from ..media.ndjson import NDJSONHandler
+from ..memo import Memo
 from ..methods import HANDLER_METHODS
 from ..pagination import Page
 from ..request import Request
@@ -115,6 +116,11 @@ class Table(Resource):
         """The rows this request may see; override it to scope them (``.where(...)`` on
         ``super().select(request)``). A row outside it is 404 to every method."""
         return sa.select(self.plan.cls)
+
+    @property
+    def _scoped(self) -> bool:
+        """Whether `select` is overridden, so each request sees rows of its own."""
+        return type(self).select is not Table.select
 
     def _selected(self, request: Request, fields: Mapping[str, Any]) -> sa.Select[Any]:
         columns, column_of = self.plan.columns, self.column_of
@@ -207,6 +213,7 @@ class Collection(Table):
         self._parents[tuple(fields)] = tuple(_parent_checks(self.plan, fields, self.column_of))
         self._items: dict[tuple[str, ...], Any] = {}
         self._insert = sa.insert(self._rows.table).returning(*self._rows.selected)
+        self._pages: Memo[tuple[str, tuple[Any, ...]], sa.Select[Any]] = Memo(1024)
 
     @property
     def language(self) -> QueryLanguage:
@@ -221,14 +228,13 @@ class Collection(Table):
         query = language.load(request)
         assert self.database is not None
         self._check_parents(request, fields)
-        statement = self._selected(request, fields).where(*query.where)
-        counted = statement
         handler = request.media_handler
         if handler is not None and handler.streams:
-            everything = language.ordered(self._expanded(statement, query), query, paged=False)
+            matching = self._expanded(self._matching(request, fields, query), query)
+            everything = language.ordered(matching, query, paged=False)
             represent = functools.partial(self._represent, query=query)
             return Stream(Export(self.database, everything, represent))
-        rows = self._page(request, language.ordered(statement, query), query)
+        rows = self._page(request, fields, query)
         more = len(rows) > query.limit
         del rows[query.limit :]
         backwards = query.cursor is not None and not query.cursor.after
@@ -240,22 +246,39 @@ class Collection(Table):
             offset = query.offset or 0
             total = None if more else offset + len(rows)
             if self.count and (more or not rows):
-                counting = sa.select(sa.func.count()).select_from(counted.subquery())
+                counted = self._matching(request, fields, query).subquery()
+                counting = sa.select(sa.func.count()).select_from(counted)
                 total = self.database.fetch(request, counting, {}, sa.Result.scalar_one)
             return Page(items, limit=query.limit, offset=offset, total=total)
         after, before = self._cursors(rows, query, more, backwards)
         return Page(items, limit=query.limit, next_cursor=after, prev_cursor=before)
 
-    def _page(self, request: Request, statement: sa.Select[Any], query: Query) -> list[Any]:
+    def _page(self, request: Request, fields: Mapping[str, Any], query: Query) -> list[Any]:
         """The rows of a page: with related rows through the session, whose loader fetches
-        them; else with Core, made into instances (`resourcekit.sql.rows`)."""
+        them; else with Core, made into instances (`resourcekit.sql.rows`), by a statement
+        built once per query string and URI fields where `select` is not overridden."""
+        language = self.language
         if query.expand:
-            return list(self._session(request).scalars(self._expanded(statement, query)))
+            matching = self._expanded(self._matching(request, fields, query), query)
+            ordered = language.ordered(matching, query)
+            return list(self._session(request).scalars(ordered))
+        remembered = not self._scoped and language.remembers(request)
+        key = (request.environ.get("QUERY_STRING", ""), tuple(fields.items()))
+        page = self._pages.get(key) if remembered else None
+        if page is None:
+            matching = self._matching(request, fields, query)
+            page = language.ordered(matching, query).with_only_columns(*self._rows.selected)
+            if remembered:
+                self._pages.keep(key, page)
         assert self.database is not None
-        found = self.database.fetch(
-            request, statement.with_only_columns(*self._rows.selected), {}, sa.Result.all
-        )
+        found = self.database.fetch(request, page, {}, sa.Result.all)
         return [self._rows.instance(row) for row in found]
+
+    def _matching(
+        self, request: Request, fields: Mapping[str, Any], query: Query
+    ) -> sa.Select[Any]:
+        """The rows the request may see, of the parent its URI names, that its filters keep."""
+        return self._selected(request, fields).where(*query.where)
 
     def _expanded(self, statement: sa.Select[Any], query: Query) -> sa.Select[Any]:
         """``statement`` loading the relationships the query expands with its rows."""
@@ -440,11 +463,6 @@ class Item(Table):
         self._lookups[tuple(fields)] = sa.select(*self._rows.selected).where(
             *(columns[self.column_of(name)] == sa.bindparam(name) for name in fields)
         ).limit(1)
-
-    @property
-    def _scoped(self) -> bool:
-        """Whether `select` is overridden, so each request sees rows of its own."""
-        return type(self).select is not Table.select
 
     def _row(self, request: Request, fields: Mapping[str, Any]) -> Any:
         """The row the URI names, loaded once per request; 404 if it is not visible."""

@@ -46,6 +46,7 @@ class Rows:
         may differ)."""
         self.table_columns = {prop.key: prop.columns[0] for prop in mapper.column_attrs}
         """Each attribute's column, whose ``key`` names its value in an INSERT or UPDATE."""
+        self._names = tuple(model.columns)
         self._primary_key = tuple(column.key for column in model.primary_key)
         self._aware = aware_columns(mapper) if sqlite else []
         self._new = mapper.class_manager.new_instance
@@ -54,7 +55,7 @@ class Rows:
         """The instance of ``row`` (every column selected), or None."""
         if row is None:
             return None
-        values: dict[str, Any] = row._asdict()
+        values = dict(zip(self._names, row, strict=True))
         for name in self._aware:
             value = values[name]
             if isinstance(value, dt.datetime) and value.tzinfo is None:
