@@ -30,6 +30,7 @@ __all__ = ["IDEMPOTENCY_TABLE", "Database"]
 IDEMPOTENCY_TABLE = "resourcekit_idempotency"
 """The table of ``Idempotency-Key`` values, written with the rows they created."""
 _IN_HANDLER = "resourcekit.sql.handler"
+_CONNECTION = "resourcekit.sql.connection"
 _SCHEMA_LOCK = 0x7265736B  # "resk": the advisory lock PostgreSQL processes create tables under
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -135,12 +136,44 @@ class Database:
                 try:
                     yield session
                     if session.in_transaction():
-                        session.commit()
+                        session.commit()  # joined the layer's connection: only flushes
+                    connection = session.info.get(_CONNECTION)
+                    if connection is not None:
+                        connection.commit()
                 except BaseException:
                     session.rollback()
+                    connection = session.info.get(_CONNECTION)
+                    if connection is not None:
+                        connection.rollback()
                     raise
         finally:
             session.info[_IN_HANDLER] = False
+            self._release(session)
+
+    def connection(self, request: Request) -> sa.Connection:
+        """The connection of the handler's transaction, for the layer's Core statements.
+
+        Where the session has not begun one, the layer takes a connection of its own and binds
+        the session to it, so what the handler writes through ``request.session`` afterwards
+        joins the same transaction (the session then flushes, and the block commits); this
+        spares every write the session's own transaction bookkeeping."""
+        session = self.session(request)
+        found: sa.Connection | None = session.info.get(_CONNECTION)
+        if found is not None:
+            return found
+        if session.in_transaction():
+            return session.connection()
+        found = session.info[_CONNECTION] = self.engine.connect()
+        session.bind = found
+        return found
+
+    def _release(self, session: Session) -> None:
+        """Give the layer's connection back to the pool, and the session its engine again
+        (its transaction on the connection has ended with the block's)."""
+        connection = session.info.pop(_CONNECTION, None)
+        if connection is not None:
+            session.bind = self.engine
+            connection.close()
 
     def transactional(self, handler: F) -> F:
         """Decorate a handler ``(self, request, **fields)`` to run in `transaction`."""
@@ -173,7 +206,7 @@ class Database:
             if session is not None and session.info.get(_IN_HANDLER) and (
                 request.method not in SAFE_METHODS
             ):
-                return take(session.connection().execute(statement, params))
+                return take(self.connection(request).execute(statement, params))
             with self.engine.connect() as connection:
                 return take(connection.execute(statement, params))
 

@@ -344,7 +344,9 @@ class Collection(Table):
                 if earlier is None:
                     raise
                 return self._created(request, earlier, fields, replayed=True)
-        row = self._rows.instance(session.connection().execute(self._insert, stamped).first())
+        assert self.database is not None
+        inserted = self.database.connection(request).execute(self._insert, stamped)
+        row = self._rows.instance(inserted.first())
         self._rows.remember(session, row)
         if key is not None:
             self._remember(session, key, row)
@@ -545,7 +547,8 @@ class Item(Table):
 
     def _execute(self, request: Request, statement: Any, params: dict[str, Any]) -> Any:
         """Run a write in the handler's transaction, beside the session's own writes."""
-        return self._session(request).connection().execute(statement, params)
+        assert self.database is not None
+        return self.database.connection(request).execute(statement, params)
 
     def _write(self, kind: str, request: Request, row: Any) -> tuple[Any, dict[str, Any]]:
         """The UPDATE (whose SET its parameters name) or DELETE of ``row``, and the values of
