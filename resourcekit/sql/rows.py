@@ -55,16 +55,15 @@ class Rows:
         """The instance of ``row`` (every column selected), or None."""
         if row is None:
             return None
-        values = dict(zip(self._names, row, strict=True))
-        for name in self._aware:
-            value = values[name]
-            if isinstance(value, dt.datetime) and value.tzinfo is None:
-                values[name] = value.replace(tzinfo=dt.UTC)
         found = self._new()
-        found.__dict__.update(values)
-        found._sa_instance_state.key = self.mapper.identity_key_from_primary_key(
-            tuple(values[name] for name in self._primary_key)
-        )
+        loaded = found.__dict__
+        loaded.update(zip(self._names, row, strict=True))
+        for name in self._aware:
+            value = loaded[name]
+            if isinstance(value, dt.datetime) and value.tzinfo is None:
+                loaded[name] = value.replace(tzinfo=dt.UTC)
+        key = tuple([loaded[name] for name in self._primary_key])
+        found._sa_instance_state.key = self.mapper.identity_key_from_primary_key(key)
         return found
 
     def remember(self, session: Session | None, row: Any) -> None:
