@@ -473,11 +473,11 @@ class Item(Table):
             assert self.database is not None
             row = self._written(request, fields)
             if row is None:
-                lookup = self._lookups.get(tuple(fields))
-                if lookup is None:
+                lookup, params = self._lookups.get(tuple(fields)), fields
+                if lookup is None:  # the fields are in the request's own statement
                     selected = self._selected(request, fields)
-                    lookup = selected.with_only_columns(*self._rows.selected).limit(1)
-                row = self._rows.instance(self.database.first(request, lookup, dict(fields)))
+                    lookup, params = selected.with_only_columns(*self._rows.selected).limit(1), {}
+                row = self._rows.instance(self.database.first(request, lookup, params))
             if row is None:
                 detail = f"no {type(self).__name__} at this address"
                 raise errors.NotFound(self._missing(fields, detail))
