@@ -140,6 +140,22 @@ def test_head_of_an_export_releases_its_connection(db: Database, tmp_path: Any) 
     assert db.engine.pool.checkedout() == 0
 
 
+def test_an_export_read_to_its_end_releases_its_connection_before_it_is_closed(
+    db: Database,
+) -> None:
+    site = make_site(db)
+    station(Client(site))
+    environ = {
+        "REQUEST_METHOD": "GET", "PATH_INFO": "/stations", "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80", "wsgi.url_scheme": "http", "HTTP_ACCEPT": NDJSON["Accept"],
+        "wsgi.input": io.BytesIO(),
+    }
+    body = site(environ, lambda status, headers, exc_info=None: None)
+    assert len(_lines(b"".join(body))) == 1
+    assert db.engine.pool.checkedout() == 0  # though the server has not called close() yet
+    body.close()  # type: ignore[attr-defined]
+
+
 def test_the_openapi_document_lists_the_export_formats(db: Database) -> None:
     document = make_site(db).openapi()
     listed = document["paths"]["/stations"]["get"]["responses"]["200"]["content"]

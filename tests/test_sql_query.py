@@ -8,8 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
-from sqlapp import Observation, Station, count, make_site, station
+from marshmallow import fields
+from sqlapp import Observation, Station, Stations, StationSchema, count, make_site, station
 
+from resourcekit import Site
 from resourcekit.sql import Database
 from resourcekit.testing import Client
 
@@ -243,3 +245,26 @@ def test_offset_paging_by_default_with_a_count_names_the_last_page(db: Database)
     assert (links["next"]["offset"], links["last"]["offset"]) == (["2"], ["4"])
     beyond = client.get("/stations?limit=2&offset=10")
     assert _names(beyond) == [] and _links(beyond)["last"]["offset"] == ["4"]
+
+
+def test_a_query_string_loads_once_unless_a_filter_may_load_it_otherwise(db: Database) -> None:
+    checked: list[str] = []
+
+    class WatchedSchema(StationSchema):
+        name = fields.Str(required=True, validate=lambda value: not checked.append(value))
+
+    class Watched(Stations):
+        schema = WatchedSchema
+
+    site = Site()
+    site.add("/stations", Stations(db))
+    site.add("/watched", Watched(db))
+    client = Client(site)
+    _stations(db, ROWS[:1])
+    assert _names(client.get("/stations?country=DE")) == []
+    _stations(db, ROWS[1:3])  # the remembered query is run again, not its answer
+    assert _names(client.get("/stations?country=DE")) == ["Bravo", "Charlie"]
+    assert Stations(db).language.deterministic and not Watched(db).language.deterministic
+    for _ in range(2):
+        assert _names(client.get("/watched?name=Bravo")) == ["Bravo"]
+    assert checked == ["Bravo", "Bravo"]

@@ -2,35 +2,38 @@
 
 A request's session is `resourcekit.Request.session`, made on first use. The layer's code
 ends every transaction it begins before it returns (a handler's by committing, or rolling back
-on an error; a validator read by committing its snapshot), so no connection stays checked out
-when a request fails where no handler ran, and a pool of a few connections serves many
-threads.
+on an error), and a read outside a write's handler (the validators, a ``GET``) takes a
+connection for its one query alone, so no connection stays checked out when a request fails
+where no handler ran, and a pool of a few connections serves many threads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event, exc
-from sqlalchemy.orm import Mapper, Session, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..methods import SAFE_METHODS
 from ..request import Request
 from .errors import translated
+from .rows import aware_columns
 
 __all__ = ["IDEMPOTENCY_TABLE", "Database"]
 
 IDEMPOTENCY_TABLE = "resourcekit_idempotency"
 """The table of ``Idempotency-Key`` values, written with the rows they created."""
 _IN_HANDLER = "resourcekit.sql.handler"
+_CONNECTION = "resourcekit.sql.connection"
 _SCHEMA_LOCK = 0x7265736B  # "resk": the advisory lock PostgreSQL processes create tables under
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 class Database:
@@ -133,12 +136,44 @@ class Database:
                 try:
                     yield session
                     if session.in_transaction():
-                        session.commit()
+                        session.commit()  # joined the layer's connection: only flushes
+                    connection = session.info.get(_CONNECTION)
+                    if connection is not None:
+                        connection.commit()
                 except BaseException:
                     session.rollback()
+                    connection = session.info.get(_CONNECTION)
+                    if connection is not None:
+                        connection.rollback()
                     raise
         finally:
             session.info[_IN_HANDLER] = False
+            self._release(session)
+
+    def connection(self, request: Request) -> sa.Connection:
+        """The connection of the handler's transaction, for the layer's Core statements.
+
+        Where the session has not begun one, the layer takes a connection of its own and binds
+        the session to it, so what the handler writes through ``request.session`` afterwards
+        joins the same transaction (the session then flushes, and the block commits); this
+        spares every write the session's own transaction bookkeeping."""
+        session = self.session(request)
+        found: sa.Connection | None = session.info.get(_CONNECTION)
+        if found is not None:
+            return found
+        if session.in_transaction():
+            return session.connection()
+        found = session.info[_CONNECTION] = self.engine.connect()
+        session.bind = found
+        return found
+
+    def _release(self, session: Session) -> None:
+        """Give the layer's connection back to the pool, and the session its engine again
+        (its transaction on the connection has ended with the block's)."""
+        connection = session.info.pop(_CONNECTION, None)
+        if connection is not None:
+            session.bind = self.engine
+            connection.close()
 
     def transactional(self, handler: F) -> F:
         """Decorate a handler ``(self, request, **fields)`` to run in `transaction`."""
@@ -150,33 +185,37 @@ class Database:
 
         return run  # type: ignore[return-value]
 
-    @contextmanager
-    def reading(self, request: Request) -> Iterator[Session]:
-        """The request's session for a read outside a handler (validators): its snapshot ends
-        with the block, so its connection goes back to the pool."""
-        session = self.session(request)
-        if session.info.get(_IN_HANDLER):
-            yield session
-            return
-        try:
-            with translated(reading=request.method in SAFE_METHODS):
-                yield session
-        except BaseException:
-            session.rollback()
-            raise
-        if session.in_transaction():
-            session.commit()  # not rollback(), which would expire what the block loaded
+    def first(
+        self, request: Request, statement: sa.Executable, params: Mapping[str, Any] = {}
+    ) -> sa.Row[Any] | None:
+        """The first row of a Core ``statement`` (see `fetch`)."""
+        return self.fetch(request, statement, params, sa.Result.first)
+
+    def fetch(
+        self,
+        request: Request,
+        statement: sa.Executable,
+        params: Mapping[str, Any],
+        take: Callable[[sa.Result[Any]], T],
+    ) -> T:
+        """What ``take`` makes of a Core ``statement``'s result: inside a write's handler on
+        its transaction's connection, so it sees the handler's writes; else (a validator, a
+        read) on a connection taken for the query alone, back in the pool when it returns."""
+        with translated(reading=request.method in SAFE_METHODS):
+            session: Session | None = request.session
+            if session is not None and session.info.get(_IN_HANDLER) and (
+                request.method not in SAFE_METHODS
+            ):
+                return take(self.connection(request).execute(statement, params))
+            with self.engine.connect() as connection:
+                return take(connection.execute(statement, params))
 
     def aware(self, model: type) -> None:
         """Make SQLite's naive ``DateTime(timezone=True)`` values of ``model`` aware (UTC)."""
         if not self.sqlite or model in self._aware:
             return
         self._aware.add(model)
-        mapper: Mapper[Any] = sa.inspect(model)
-        names = [
-            attr.key for attr in mapper.column_attrs
-            if any(isinstance(c.type, sa.DateTime) and c.type.timezone for c in attr.columns)
-        ]
+        names = aware_columns(sa.inspect(model))
         if names:
             make_aware = functools.partial(_make_aware, names)
             event.listen(model, "load", make_aware)

@@ -3,8 +3,10 @@
 The rows come from a cursor on a connection of the export's own (a server-side cursor on
 PostgreSQL, through SQLAlchemy's ``yield_per``), fetched a batch at a time, so memory stays
 constant whatever the row count. The connection is taken while the handler runs, so a full pool
-is still a ``503``, and held until the server has sent the body or given it up (a client that
-went away): it is released when the site closes the stream (`resourcekit.results.Stream`).
+is still a ``503``, and held until the last row is read or the server gives the body up (a
+client that went away): it is released then, or when the site closes the stream
+(`resourcekit.results.Stream`), whichever comes first; a transaction left open would hold its
+locks (PostgreSQL's ``TRUNCATE`` or ``ALTER TABLE`` would wait for it) until then.
 The rows are those of the statement at the moment it runs; a write committed while the body
 is sent may or may not be in it on SQLite, and is not on PostgreSQL (one snapshot).
 """
@@ -46,8 +48,10 @@ class Export:
     def __iter__(self) -> Iterator[Any]:
         for rows in self._result.partitions():
             yield from self._represent(rows)
+        self.close()  # the last row is read: the connection is not needed to send the rest
 
     def close(self) -> None:
+        """End the read and give the connection back (again: no effect)."""
         try:
             self._result.close()
         finally:

@@ -22,8 +22,10 @@ from marshmallow import Schema, fields, validate
 
 from .. import errors
 from ..errors import ConfigurationError
+from ..memo import Memo
 from ..request import Request
 from ..routing import MAX_INT
+from ..schemas import _plain
 from .cursor import Cursor, CursorCodec
 from .model import Model, utc
 
@@ -32,6 +34,8 @@ __all__ = ["RANGES", "Names", "Query", "QueryLanguage"]
 RANGES = {"gt": "__gt__", "gte": "__ge__", "lt": "__lt__", "lte": "__le__"}
 """The range operators of a filter (``name[gte]=``) and the comparison each is."""
 _REPEAT = re.compile(r"\.\d+$")
+_REMEMBERED = 256
+"""The longest query string whose query is remembered (longer ones seldom repeat)."""
 _WORDS = {"gt": "above", "gte": "at least", "lt": "below", "lte": "at most"}
 
 
@@ -113,6 +117,10 @@ class QueryLanguage:
         self.parameters = frozenset(
             field.data_key or name for name, field in self.schema.fields.items()
         )
+        self.deterministic = all(_plain(self.model.field(name)) for name in self.filters)
+        """Whether a query string always loads to the same query: the filters' fields are
+        marshmallow's own (the other parameters' fields are this module's)."""
+        self._known: Memo[str, Query] = Memo(1024)
 
     def _schema(
         self, owner: str, default_limit: int, max_limit: int, aliases: Mapping[str, str]
@@ -180,7 +188,34 @@ class QueryLanguage:
         return tuple(pair for pair in order if pair[0] not in keys)
 
     def load(self, request: Request) -> Query:
-        """The query of a request; 400 naming each parameter that is unknown or rejected."""
+        """The query of a request; 400 naming each parameter that is unknown or rejected.
+
+        A query string loaded before is answered from memory (a `Query` is immutable, its
+        conditions too), where its loading cannot change (`deterministic`) and the request
+        loads it with this language's schema."""
+        remembered = self.remembers(request)
+        text = request.environ.get("QUERY_STRING", "")
+        known = self._known.get(text) if remembered else None
+        if known is None:
+            known = self._load(request)
+            if remembered:
+                self._known.keep(text, known)
+        return known
+
+    def remembers(self, request: Request) -> bool:
+        """Whether the request's query string loads as it did before (see `load`), so that
+        what is made of it may be kept for the next request with the same."""
+        endpoint = request.endpoint
+        environ = request.environ
+        return (
+            self.deterministic
+            and len(environ.get("QUERY_STRING", "")) <= _REMEMBERED
+            and environ["REQUEST_METHOD"] != "QUERY"
+            and endpoint is not None
+            and endpoint.query_schema is self.schema
+        )
+
+    def _load(self, request: Request) -> Query:
         query_params = request.query_params
         unknown = sorted(set(query_params) - self.parameters)
         if unknown:

@@ -26,6 +26,7 @@ from ..idempotency import REPLAYED_HEADER
 from ..media import MediaHandler
 from ..media.delimited import CSVHandler
 from ..media.ndjson import NDJSONHandler
+from ..memo import Memo
 from ..methods import HANDLER_METHODS
 from ..pagination import Page
 from ..request import Request
@@ -38,6 +39,7 @@ from .export import Export
 from .model import Model, utc
 from .query import Query, QueryLanguage
 from .representation import Sparse, listed_schema
+from .rows import Rows
 
 __all__ = ["Collection", "Item", "Table"]
 
@@ -97,6 +99,7 @@ class Table(Resource):
         for name in fields:
             model.column(self.column_of(name), f"template field {{{name}}}")
         self.database.aware(model.cls)
+        self._rows = Rows(model, sqlite=self.database.sqlite)
 
     def column_of(self, field: str) -> str:
         """The column a URI field selects by."""
@@ -114,6 +117,11 @@ class Table(Resource):
         ``super().select(request)``). A row outside it is 404 to every method."""
         return sa.select(self.plan.cls)
 
+    @property
+    def _scoped(self) -> bool:
+        """Whether `select` is overridden, so each request sees rows of its own."""
+        return type(self).select is not Table.select
+
     def _selected(self, request: Request, fields: Mapping[str, Any]) -> sa.Select[Any]:
         columns, column_of = self.plan.columns, self.column_of
         return self.select(request).where(*(columns[column_of(k)] == v for k, v in fields.items()))
@@ -127,11 +135,12 @@ class Table(Resource):
         return self.database.session(request)
 
     def _stamped(self, values: dict[str, Any], *, created: bool = False) -> dict[str, Any]:
-        """``values`` with the version and modification time a write gives its row."""
+        """``values`` with the modification time a write gives its row, and a new row's
+        version (an update raises it in its statement)."""
         model = self.plan
         values = {name: utc(value) for name, value in values.items()}
-        if model.version is not None:
-            values[model.version.key] = 1 if created else model.version + 1
+        if model.version is not None and created:
+            values[model.version.key] = 1
         if model.modified is not None:
             values[model.modified.key] = dt.datetime.now(dt.UTC)
         return values
@@ -203,6 +212,8 @@ class Collection(Table):
         self._parents = dict(getattr(self, "_parents", {}))
         self._parents[tuple(fields)] = tuple(_parent_checks(self.plan, fields, self.column_of))
         self._items: dict[tuple[str, ...], Any] = {}
+        self._insert = sa.insert(self._rows.table).returning(*self._rows.selected)
+        self._pages: Memo[tuple[str, tuple[Any, ...]], sa.Select[Any]] = Memo(1024)
 
     @property
     def language(self) -> QueryLanguage:
@@ -215,20 +226,15 @@ class Collection(Table):
         ``text/csv``: every matching row, unpaginated, streamed."""
         language = self.language
         query = language.load(request)
-        session = self._session(request)
-        self._check_parents(session, fields)
-        statement = self._selected(request, fields).where(*query.where)
-        counted = statement
-        if query.expand:
-            model = self.plan.cls
-            statement = statement.options(*(selectinload(getattr(model, n)) for n in query.expand))
+        assert self.database is not None
+        self._check_parents(request, fields)
         handler = request.media_handler
         if handler is not None and handler.streams:
-            assert self.database is not None
-            everything = language.ordered(statement, query, paged=False)
+            matching = self._expanded(self._matching(request, fields, query), query)
+            everything = language.ordered(matching, query, paged=False)
             represent = functools.partial(self._represent, query=query)
             return Stream(Export(self.database, everything, represent))
-        rows = list(session.scalars(language.ordered(statement, query)))
+        rows = self._page(request, fields, query)
         more = len(rows) > query.limit
         del rows[query.limit :]
         backwards = query.cursor is not None and not query.cursor.after
@@ -240,10 +246,46 @@ class Collection(Table):
             offset = query.offset or 0
             total = None if more else offset + len(rows)
             if self.count and (more or not rows):
-                total = session.scalar(sa.select(sa.func.count()).select_from(counted.subquery()))
+                counted = self._matching(request, fields, query).subquery()
+                counting = sa.select(sa.func.count()).select_from(counted)
+                total = self.database.fetch(request, counting, {}, sa.Result.scalar_one)
             return Page(items, limit=query.limit, offset=offset, total=total)
         after, before = self._cursors(rows, query, more, backwards)
         return Page(items, limit=query.limit, next_cursor=after, prev_cursor=before)
+
+    def _page(self, request: Request, fields: Mapping[str, Any], query: Query) -> list[Any]:
+        """The rows of a page: with related rows through the session, whose loader fetches
+        them; else with Core, made into instances (`resourcekit.sql.rows`), by a statement
+        built once per query string and URI fields where `select` is not overridden."""
+        language = self.language
+        if query.expand:
+            matching = self._expanded(self._matching(request, fields, query), query)
+            ordered = language.ordered(matching, query)
+            return list(self._session(request).scalars(ordered))
+        remembered = not self._scoped and language.remembers(request)
+        key = (request.environ.get("QUERY_STRING", ""), tuple(fields.items()))
+        page = self._pages.get(key) if remembered else None
+        if page is None:
+            matching = self._matching(request, fields, query)
+            page = language.ordered(matching, query).with_only_columns(*self._rows.selected)
+            if remembered:
+                self._pages.keep(key, page)
+        assert self.database is not None
+        found = self.database.fetch(request, page, {}, sa.Result.all)
+        return [self._rows.instance(row) for row in found]
+
+    def _matching(
+        self, request: Request, fields: Mapping[str, Any], query: Query
+    ) -> sa.Select[Any]:
+        """The rows the request may see, of the parent its URI names, that its filters keep."""
+        return self._selected(request, fields).where(*query.where)
+
+    def _expanded(self, statement: sa.Select[Any], query: Query) -> sa.Select[Any]:
+        """``statement`` loading the relationships the query expands with its rows."""
+        if not query.expand:
+            return statement
+        model = self.plan.cls
+        return statement.options(*(selectinload(getattr(model, n)) for n in query.expand))
 
     def _cursors(
         self, rows: list[Any], query: Query, more: bool, backwards: bool
@@ -284,7 +326,7 @@ class Collection(Table):
         """Create a row; ``Location`` names it. With ``Idempotency-Key``, a retry gets the
         first run's row, even after a crash that lost its answer."""
         session = self._session(request)
-        self._check_parents(session, fields)
+        self._check_parents(request, fields)
         key = request.idempotency_key
         if key is not None:
             earlier = self._created_for(request, session, key)
@@ -292,7 +334,7 @@ class Collection(Table):
                 return self._created(request, earlier, fields, replayed=True)
         given = {self.column_of(name): value for name, value in fields.items()}
         values = {**self.plan.stored(request.validated), **given}
-        row = self.plan.cls(**self._stamped(values, created=True))
+        stamped = self._rows.values(self._stamped(values, created=True))
         if key is not None:
             try:
                 self._claim(request, session, key)
@@ -302,8 +344,10 @@ class Collection(Table):
                 if earlier is None:
                     raise
                 return self._created(request, earlier, fields, replayed=True)
-        session.add(row)
-        session.flush()
+        assert self.database is not None
+        inserted = self.database.connection(request).execute(self._insert, stamped)
+        row = self._rows.instance(inserted.first())
+        self._rows.remember(session, row)
         if key is not None:
             self._remember(session, key, row)
         return self._created(request, row, fields)
@@ -364,9 +408,10 @@ class Collection(Table):
         values = {f: getattr(row, item.column_of(f)) for f in route.fields}
         return request.url_for(route.name, **values)
 
-    def _check_parents(self, session: Session, fields: Mapping[str, Any]) -> None:
+    def _check_parents(self, request: Request, fields: Mapping[str, Any]) -> None:
+        assert self.database is not None
         for name, statement in self._parents.get(tuple(fields), ()):
-            if session.execute(statement, {"value": fields[name]}).first() is None:
+            if self.database.first(request, statement, {"value": fields[name]}) is None:
                 detail = f"no parent row with {name} = {fields[name]}"
                 raise errors.NotFound(self._missing(fields, detail))
 
@@ -400,36 +445,39 @@ def _parent_checks(
 class Item(Table):
     """One row: ``GET``, ``PUT`` (replace), ``PATCH`` (merge the given members; or a JSON Merge
     Patch or JSON Patch of the row), ``DELETE`` (``204``). With a version column, its value
-    is the ``ETag`` and a conditional write is a compare-and-set in the statement itself."""
+    is the ``ETag`` and a conditional write is a compare-and-set in the statement itself.
+
+    The row is read and written with Core statements (`resourcekit.sql.rows`); where `select`
+    is not overridden they are built once per route, else per request from its ``select``."""
 
     def bind(self, fields: Sequence[str]) -> None:
         super().bind(fields)
         self._lookups = dict(getattr(self, "_lookups", {}))
         self._keys = dict(getattr(self, "_keys", {}))
-        if type(self).select is not Table.select:
+        self._writes: dict[tuple[str, bool], Any] = {}
+        if self._scoped:
             return
         by_column = {self.column_of(name): name for name in fields}
         primary_key = [column.key for column in self.plan.primary_key]
-        if sorted(by_column) == sorted(primary_key):  # the session's identity map knows it
+        if sorted(by_column) == sorted(primary_key):  # the request's own write may know it
             self._keys[tuple(fields)] = tuple(by_column[column] for column in primary_key)
-        else:  # the same statement for every request: built once
-            columns = self.plan.columns
-            self._lookups[tuple(fields)] = sa.select(self.plan.cls).where(
-                *(columns[self.column_of(name)] == sa.bindparam(name) for name in fields)
-            ).limit(1)
+        columns = self.plan.columns
+        self._lookups[tuple(fields)] = sa.select(*self._rows.selected).where(
+            *(columns[self.column_of(name)] == sa.bindparam(name) for name in fields)
+        ).limit(1)
 
     def _row(self, request: Request, fields: Mapping[str, Any]) -> Any:
         """The row the URI names, loaded once per request; 404 if it is not visible."""
 
         def load() -> Any:
-            session = self._session(request)
-            key, lookup = self._keys.get(tuple(fields)), self._lookups.get(tuple(fields))
-            if key is not None:  # one query, none again after this request's own write
-                row = session.get(self.plan.cls, tuple(fields[name] for name in key))
-            elif lookup is not None:
-                row = session.scalars(lookup, fields).first()
-            else:
-                row = session.scalars(self._selected(request, fields).limit(1)).first()
+            assert self.database is not None
+            row = self._written(request, fields)
+            if row is None:
+                lookup, params = self._lookups.get(tuple(fields)), fields
+                if lookup is None:  # the fields are in the request's own statement
+                    selected = self._selected(request, fields)
+                    lookup, params = selected.with_only_columns(*self._rows.selected).limit(1), {}
+                row = self._rows.instance(self.database.first(request, lookup, params))
             if row is None:
                 detail = f"no {type(self).__name__} at this address"
                 raise errors.NotFound(self._missing(fields, detail))
@@ -437,21 +485,24 @@ class Item(Table):
 
         return request.memo((self, *fields.items()), load)
 
+    def _written(self, request: Request, fields: Mapping[str, Any]) -> Any:
+        """The row as this request's own write left it, if it wrote the one ``fields`` name."""
+        key = self._keys.get(tuple(fields))
+        if key is None:
+            return None
+        return self._rows.written(request.session, tuple(fields[name] for name in key))
+
     def etag(self, request: Request, **fields: Any) -> str | None:
         version = self.plan.version
         if version is None:
             return None
-        assert self.database is not None
-        with self.database.reading(request):
-            return str(getattr(self._row(request, fields), version.key))
+        return str(getattr(self._row(request, fields), version.key))
 
     def last_modified(self, request: Request, **fields: Any) -> dt.datetime | None:
         modified = self.plan.modified
         if modified is None:
             return None
-        assert self.database is not None
-        with self.database.reading(request):
-            value = getattr(self._row(request, fields), modified.key)
+        value = getattr(self._row(request, fields), modified.key)
         if isinstance(value, dt.datetime) and value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value  # type: ignore[no-any-return]
@@ -476,8 +527,8 @@ class Item(Table):
     def delete(self, request: Request, **fields: Any) -> None:
         """Delete the row."""
         row = self._row(request, fields)
-        statement = sa.delete(self.plan.cls).where(*self._identity(request, row))
-        if self._session(request).execute(statement).rowcount == 0:  # type: ignore[attr-defined]
+        statement, params = self._write("delete", request, row)
+        if self._execute(request, statement, params).rowcount == 0:
             raise _changed()
 
     def _update(self, request: Request, fields: Mapping[str, Any], values: dict[str, Any]) -> Any:
@@ -486,32 +537,62 @@ class Item(Table):
         values = {k: v for k, v in values.items() if k not in fixed}
         if not values:  # nothing to change: no new version either
             return row
-        statement: sa.Executable = (
-            sa.update(self.plan.cls)
-            .where(*self._identity(request, row))
-            .values(self._stamped(values))
-            .returning(self.plan.cls)
-        )
-        updated = self._session(request).scalars(
-            statement, execution_options={"populate_existing": True}
-        ).first()
+        statement, params = self._write("update", request, row)
+        params.update(self._rows.values(self._stamped(values)))
+        updated = self._rows.instance(self._execute(request, statement, params).first())
         if updated is None:
             raise _changed()
+        self._rows.remember(request.session, updated)
         return updated
 
-    def _identity(self, request: Request, row: Any) -> list[Any]:
+    def _execute(self, request: Request, statement: Any, params: dict[str, Any]) -> Any:
+        """Run a write in the handler's transaction, beside the session's own writes."""
+        assert self.database is not None
+        return self.database.connection(request).execute(statement, params)
+
+    def _write(self, kind: str, request: Request, row: Any) -> tuple[Any, dict[str, Any]]:
+        """The UPDATE (whose SET its parameters name) or DELETE of ``row``, and the values of
+        its WHERE: see `_statement`."""
+        conditional = self.plan.version is not None and request.conditional
+        params = {_key(i): value for i, value in enumerate(self.plan.key(row))}
+        if conditional:
+            assert self.plan.version is not None
+            params[_VERSION] = getattr(row, self.plan.version.key)
+        if self._scoped:
+            return self._statement(kind, request, conditional), params
+        statement = self._writes.get((kind, conditional))
+        if statement is None:
+            statement = self._writes[kind, conditional] = self._statement(kind, None, conditional)
+        return statement, params
+
+    def _statement(self, kind: str, request: Request | None, conditional: bool) -> Any:
         """The row by primary key, still among the rows ``select`` lets the request see (where
         it is overridden), and for a conditional request at the version the site checked the
         precondition against: the compare-and-set."""
-        model = self.plan
-        pairs = zip(model.primary_key, model.key(row), strict=True)
-        where = [column == value for column, value in pairs]
-        if type(self).select is not Table.select:
+        model, columns = self.plan, self._rows.table_columns
+        table = self._rows.table
+        where = [columns[c.key] == sa.bindparam(_key(i)) for i, c in enumerate(model.primary_key)]
+        if request is not None:
             visible = self.select(request).with_only_columns(*model.primary_key)
             where.append(sa.tuple_(*model.primary_key).in_(visible))
-        if model.version is not None and request.conditional:
-            where.append(model.version == getattr(row, model.version.key))
-        return where
+        if model.version is not None and conditional:
+            where.append(columns[model.version.key] == sa.bindparam(_VERSION))
+        if kind == "delete":
+            return sa.delete(table).where(*where)
+        statement = sa.update(table).where(*where).returning(*self._rows.selected)
+        if model.version is not None:
+            version = columns[model.version.key]
+            statement = statement.values({version: version + 1})
+        return statement
+
+
+_VERSION = "resourcekit_version"
+"""The WHERE's parameter for the version a conditional write expects (not a column's key,
+which would name a value to SET)."""
+
+
+def _key(position: int) -> str:
+    return f"resourcekit_key_{position}"
 
 
 def _changed() -> errors.PreconditionFailed:
