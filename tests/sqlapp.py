@@ -140,6 +140,20 @@ def station(client: Client, **changes: Any) -> dict[str, Any]:
     return body
 
 
+START = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+
+
+def add_observations(db: Database, station_id: int, hours: range) -> None:
+    """Observations of a station at ``START`` plus each of ``hours``, ``h % 7`` degrees."""
+    now = dt.datetime.now(dt.UTC)
+    with db.sessions.begin() as session:
+        session.add_all(
+            Observation(station_id=station_id, observed_at=START + dt.timedelta(hours=h),
+                        temperature_c=float(h % 7), updated_at=now)
+            for h in hours
+        )
+
+
 def count(db: Database, table: str) -> int:
     with db.engine.connect() as connection:
         return int(connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())

@@ -9,14 +9,21 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 from marshmallow import fields
-from sqlapp import Observation, Station, Stations, StationSchema, count, make_site, station
+from sqlapp import (
+    Station,
+    Stations,
+    StationSchema,
+    add_observations,
+    count,
+    make_site,
+    station,
+)
 
 from resourcekit import Site
 from resourcekit.sql import Database
 from resourcekit.testing import Client
 
 XML = {"Accept": "application/xml"}
-START = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
 
 
 def _stations(db: Database, rows: list[tuple[str, str, float | None]]) -> None:
@@ -25,16 +32,6 @@ def _stations(db: Database, rows: list[tuple[str, str, float | None]]) -> None:
         session.add_all(
             Station(name=n, latitude=1.0, country=c, elevation_m=e, updated_at=now)
             for n, c, e in rows
-        )
-
-
-def _observations(db: Database, station_id: int, hours: range) -> None:
-    now = dt.datetime.now(dt.UTC)
-    with db.sessions.begin() as session:
-        session.add_all(
-            Observation(station_id=station_id, observed_at=START + dt.timedelta(hours=h),
-                        temperature_c=float(h % 7), updated_at=now)
-            for h in hours
         )
 
 
@@ -79,14 +76,14 @@ def test_sort_with_ties_broken_by_the_primary_key(client: Client, db: Database) 
 
 def test_default_sort_newest_first(client: Client, db: Database) -> None:
     made = station(client)["id"]
-    _observations(db, made, range(3))
+    add_observations(db, made, range(3))
     times = [o["observed_at"] for o in client.get(f"/stations/{made}/observations").json]
     assert times == sorted(times, reverse=True) and len(times) == 3
 
 
 def test_aliases_name_other_parameters(client: Client, db: Database) -> None:
     made = station(client)["id"]
-    _observations(db, made, range(5))
+    add_observations(db, made, range(5))
     path = f"/stations/{made}/observations"
     window = client.get(f"{path}?since=2024-05-01T01:00:00Z&until=2024-05-01T05:00:00%2B02:00")
     assert [o["observed_at"][11:13] for o in window.json] == ["03", "02", "01"]
@@ -109,7 +106,7 @@ def test_sparse_fieldsets_in_json_and_xml(client: Client, db: Database) -> None:
 
 def test_expand_loads_related_rows_in_bounded_queries(client: Client, db: Database) -> None:
     made = station(client)["id"]
-    _observations(db, made, range(100))
+    add_observations(db, made, range(100))
     statements: list[str] = []
 
     def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
