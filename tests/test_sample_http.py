@@ -74,7 +74,9 @@ class HTTPClient:
         try:
             target = url.path + (f"?{url.query}" if url.query else "")
             headers = {**api.AUTHORIZED, **(headers or {})}
-            connection.request(method, target, body=data, headers=headers)
+            # a 413 may come before the whole body is sent: the answer is there all the same
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                connection.request(method, target, body=data, headers=headers)
             response = connection.getresponse()
             return HTTPResponse(response.status, response.headers, response.read())
         finally:
