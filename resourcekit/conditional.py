@@ -77,13 +77,15 @@ def parse_etag(value: str) -> ETag:
     return ETag(opaque, weak)
 
 
-def auto_etag(body: bytes) -> ETag:
-    """A strong tag from the representation's bytes, so JSON and XML get different tags.
+def auto_etag(body: bytes, suffix: str | None = None) -> ETag:
+    """A strong tag from the representation's bytes, so JSON and XML get different tags; with
+    ``suffix`` (an API version's tag), its `variant`, made at once.
 
     SHA-1 for speed (it is the fastest hashlib digest here on bodies of a few kilobytes), cut to
     96 bits: a validator must not collide by chance, it need not resist attackers.
     """
-    return ETag(hashlib.sha1(body, usedforsecurity=False).hexdigest()[:24])
+    opaque = hashlib.sha1(body, usedforsecurity=False).hexdigest()[:24]
+    return ETag(opaque if suffix is None else f"{opaque}-{suffix}")
 
 
 @functools.lru_cache(maxsize=4096)

@@ -47,7 +47,7 @@ from .accesslog import AccessLog
 from .auth import authenticate, check_permissions, identity_key
 from .codings import decode_body
 from .compression import Compression
-from .conditional import Preconditions, Validators, auto_etag, has_conditions, variant
+from .conditional import Preconditions, Validators, auto_etag, has_conditions
 from .cors import CORS, is_preflight
 from .declarations import check_authentication, check_rate_limit
 from .endpoint import Endpoint
@@ -566,9 +566,7 @@ class Site:
         if reply.status == 200:
             etag = self.preconditions.tag(validators, target.choice[0], target.version_tag)
             if etag is None and reply.stream is None:  # a streamed body's bytes are unknown
-                etag = auto_etag(reply.body)
-                if target.version_tag is not None:  # distinct whatever the bytes
-                    etag = variant(etag, target.version_tag)
+                etag = auto_etag(reply.body, target.version_tag)  # versions: distinct tags
                 if has_conditions(request.environ):  # checked only now: the tag is the body's
                     validators = self.preconditions.for_body(validators, etag)
                     if self.preconditions.not_modified(request, validators):
