@@ -17,7 +17,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 from marshmallow import Schema, fields, validate
@@ -306,3 +306,37 @@ def send_raw(base: str, data: bytes) -> bytes:
             while chunk := sock.recv(65536):
                 received += chunk
     return received
+
+
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "te", "trailer",
+                         "upgrade", "proxy-connection"})
+
+
+class OverHTTP:
+    """A WSGI app that sends each request it gets to ``base_url`` over real HTTP and answers
+    with what came back: ``Client(OverHTTP(url, site))`` runs in-process tests through a
+    server. The site's own attributes stay at hand (``client.app.notes``)."""
+
+    def __init__(self, base_url: str, site: Any) -> None:
+        self.base_url = base_url
+        self.site = site
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.site, name)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        headers = {key[5:].replace("_", "-").title(): value for key, value in environ.items()
+                   if key.startswith("HTTP_")}
+        for key, name in (("CONTENT_TYPE", "Content-Type"), ("CONTENT_LENGTH", "Content-Length")):
+            if environ.get(key):
+                headers[name] = environ[key]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else None
+        query = environ.get("QUERY_STRING")
+        path = environ.get("SCRIPT_NAME", "") + environ["PATH_INFO"]
+        target = quote(path, safe="/:@!$&'()*+,;=-._~%", encoding="latin-1")  # WSGI's bytes
+        reply = http_request(self.base_url, environ["REQUEST_METHOD"],
+                             target + (f"?{query}" if query else ""), body, headers)
+        kept = [(k, v) for k, v in reply.headers.items() if k.lower() not in _HOP_BY_HOP]
+        start_response(f"{reply.status_code} {reply.reason}", kept)
+        return [reply.body]

@@ -1,16 +1,19 @@
-"""API versions in process (contract section 9): every row, JSON and XML, with the site of
-`versioned_site` (observations nest their wind in 2027-01-15, notes rename in 2027-03-01)."""
+"""API versions in process and over real HTTP (contract section 9): every row, JSON and XML,
+with the site of `versioned_site` (observations nest their wind in 2027-01-15, notes rename in
+2027-03-01)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import re
+from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
-from helpers import assert_problem, xml_tree
+from conftest import served
+from helpers import OverHTTP, assert_problem, xml_tree
 from marshmallow import Schema, fields
 from versioned_site import (
     CHANGELOG,
@@ -48,9 +51,15 @@ def note_shape(version: str) -> dict[str, Any]:
     return OLD_NOTE if version < TITLE else NEW_NOTE
 
 
-@pytest.fixture
-def client() -> Client:
-    return Client(build())
+@pytest.fixture(params=["in process", "over HTTP"])
+def client(request: pytest.FixtureRequest) -> Iterator[Client]:
+    """The site in process, and the same tests through waitress on loopback."""
+    site = build()
+    if request.param == "in process":
+        yield Client(site)
+        return
+    with served(site) as base_url:
+        yield Client(OverHTTP(base_url, site))
 
 
 # -- the version chosen -------------------------------------------------------------------------
