@@ -51,12 +51,13 @@ class Endpoint:
     hooks: tuple[Pair, ...]
     vary_headers: tuple[tuple[str, str], ...]
     """``Vary`` for each representation and its 304s: the request headers it depends on."""
+    negotiator: Negotiator
+    """Chooses the representation: the site's, or one of the site's formats and the
+    resource's own (`Resource.media`) where it has some."""
     versioning: RouteVersions | None = None
     """What API versions change on this route (`resourcekit.versioning`); None: nothing."""
     deprecation: tuple[tuple[str, str], ...] = ()
     """``Deprecation``, ``Sunset`` and ``Link`` for a deprecated resource."""
-    negotiator: Negotiator | None = None
-    """The site's formats and the resource's own (`Resource.media`); None: the site's alone."""
 
     @cached_property
     def allow(self) -> str:
@@ -90,13 +91,13 @@ class Endpoint:
         idempotent: bool = False,
         fields: Collection[str] = (),
         versions: Versions | None = None,
-        media: Sequence[MediaHandler] = (),
+        negotiator: Negotiator,
     ) -> Endpoint:
         """The plan for a resource class (instantiated without arguments) or a ready instance
         bound to a template with ``fields``; a wrong declaration is a `ConfigurationError`.
 
         The keyword arguments are the site's defaults, for what the resource leaves as None,
-        its ``versions`` and its ``media`` handlers.
+        its ``versions`` and its ``negotiator``.
         """
         if isinstance(resource, type) and issubclass(resource, Resource):
             resource = resource()
@@ -146,7 +147,7 @@ class Endpoint:
             vary_headers=(("Vary", ", ".join(vary)),) if vary else (),
             versioning=versioning,
             deprecation=_deprecation(resource_class, versions),
-            negotiator=_negotiator(media, resource_class.media),
+            negotiator=_negotiator(negotiator, resource_class.media),
         )
 
 
@@ -176,10 +177,8 @@ def _deprecation(
     return deprecation_headers(resource_class.deprecated, resource_class.sunset, link)
 
 
-def _negotiator(
-    site: Sequence[MediaHandler], own: Sequence[MediaHandler]
-) -> Negotiator | None:
-    return Negotiator((*site, *own)) if own else None
+def _negotiator(site: Negotiator, own: Sequence[MediaHandler]) -> Negotiator:
+    return Negotiator((*site.handlers, *own)) if own else site
 
 
 def _own_or(own: V | None, site: V) -> V:

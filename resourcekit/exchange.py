@@ -53,6 +53,12 @@ class Exchange:
         self.passthrough = False
         """The handler answered with a ``webob.Response``: sent as it is, no validators."""
 
+    def finish(self, reply: Reply, sent: int) -> None:
+        """Tell the observers the reply is finished, ``sent`` bytes of body gone, last
+        started first."""
+        for finish in reversed(self.finishes):
+            finish(self, reply, sent)
+
 
 class Target(NamedTuple):
     """Where routing and negotiation sent a request: the handler, its URI fields, the

@@ -30,6 +30,7 @@ from waitress.utilities import Error, RequestEntityTooLarge
 from . import requestid
 from .errors import STATUS_LINES, ConfigurationError, HTTPError
 from .negotiation import Negotiator
+from .request import too_large
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -308,13 +309,13 @@ class _Problem(Error):
     ) -> None:
         super().__init__(error.body)
         self.code, self.reason = error.code, error.reason
-        self.detail = (f"the body may be at most {max_body - 1} bytes"
-                       if isinstance(error, RequestEntityTooLarge) else str(error.body))
+        self.error = (too_large(max_body - 1) if isinstance(error, RequestEntityTooLarge)
+                      else HTTPError(error.code, str(error.body)))  # the site's 413, word for word
         self.render = render
 
     def to_response(self, ident: str | None = None) -> Any:  # waitress's own type says str
         request_id = requestid.assign({})
-        problem = HTTPError(self.code, self.detail).to_problem()
+        problem = self.error.to_problem()
         problem["request_id"] = request_id
         content_type, body = self.render(problem)
         headers = [("Content-Type", content_type), ("X-Content-Type-Options", "nosniff"),

@@ -226,9 +226,9 @@ class Site:
             idempotent=self.idempotent,
             fields=[s.name for s in parse_template(template, self.router.converters) if s.name],
             versions=self.versions,
-            media=self.negotiator.handlers,
+            negotiator=self.negotiator,
         )
-        if endpoint.negotiator is not None:  # the resource's own formats have tags too
+        if endpoint.negotiator is not self.negotiator:  # the resource's own formats: tags too
             self.preconditions.add_formats(endpoint.negotiator.tag_suffixes)
         route = self.router.add(template, name, endpoint)
         self._by_name[name] = route
@@ -311,8 +311,7 @@ class Site:
             return sending
         sent = [] if head else [body]
         if exchange.finishes:
-            for finish in reversed(exchange.finishes):
-                finish(exchange, reply, len(body) if sent else 0)
+            exchange.finish(reply, len(body) if sent else 0)
         return sent
 
     def _handle(self, exchange: Exchange) -> Reply:
@@ -366,8 +365,7 @@ class Site:
             decode_body(environ, self.max_body_size)  # 415 for a coding the site cannot read
         if method in endpoint.guarded:
             self._guard(exchange, endpoint, method)
-        negotiator = endpoint.negotiator or self.negotiator
-        choice = negotiator.select(environ.get("HTTP_ACCEPT"))
+        choice = endpoint.negotiator.select(environ.get("HTTP_ACCEPT"))
         if choice is None:
             return self._unacceptable(exchange, endpoint, handler, params)
         request.media_handler = choice[0]
@@ -445,7 +443,7 @@ class Site:
                 return _from_webob(result)
         raise errors.NotAcceptable(
             "none of the media types this resource has is acceptable",
-            available=list((endpoint.negotiator or self.negotiator).offers),
+            available=list(endpoint.negotiator.offers),
         )
 
     def _check_declared_length(self, request: Request) -> None:

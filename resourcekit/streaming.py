@@ -71,5 +71,4 @@ class Sending:
         try:
             self._body.close()
         finally:
-            for finish in reversed(self._exchange.finishes):
-                finish(self._exchange, self._reply, self._sent)
+            self._exchange.finish(self._reply, self._sent)

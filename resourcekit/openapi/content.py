@@ -40,10 +40,10 @@ _JSON_PATCH_SCHEMA = {
 
 @dataclass(frozen=True)
 class Media:
-    """The site's media types, and the schemas (through ``converter``) of the bodies in them."""
+    """The site's media types, and the schemas (through ``converter``) of the bodies in them;
+    what a route answers in is its endpoint's (`resourcekit.endpoint.Endpoint.negotiator`)."""
 
     converter: OpenAPIConverter
-    responses: list[str]
     requests: list[str]
     """The body types described: every one the site reads but the form types, which are the
     browsable page's (a schema for a JSON client may refuse a form's text, as a strict number
@@ -65,7 +65,6 @@ class Media:
         problems = [h.problem_type for h in handlers if h.problem_type]
         return cls(
             converter,
-            responses=list(site.negotiator.offers),
             requests=[t for t in site.negotiator.accepted if t not in FORMS],
             uploads=FORMS[1] in site.negotiator.accepted,
             problems=list(dict.fromkeys(problems)) or [handlers[0].media_types[0]],
@@ -87,9 +86,7 @@ class Media:
     def output(self, endpoint: Endpoint, shapes: frozenset[Shape]) -> dict[str, Any]:
         """The response body: one object, an array of them, or ``oneOf`` both."""
         schema = self._seen(endpoint.output_schema)
-        types = self.responses
-        if endpoint.negotiator is not None:  # the resource's own formats (exports) too
-            types = [*types, *(t for t in endpoint.negotiator.offers if t not in types)]
+        types = list(endpoint.negotiator.offers)  # the site's, and the resource's own
         if schema is None:
             return self.content({}, types)
         one = self.ref(schema)

@@ -76,9 +76,7 @@ def _validator_headers(endpoint: Endpoint, *, required: bool) -> dict[str, Any]:
     """``ETag`` is on every ``GET`` (made from the body where the resource has no ``etag``),
     but for a streamed export, whose bytes are not known before it is sent."""
     headers: dict[str, Any] = {}
-    streamed = endpoint.negotiator is not None and any(
-        handler.streams for handler in endpoint.negotiator.handlers
-    )
+    streamed = any(handler.streams for handler in endpoint.negotiator.handlers)
     if required or endpoint.etag:
         headers["ETag"] = header("ETag", required=required and not streamed)
     if endpoint.last_modified:

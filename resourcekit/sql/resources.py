@@ -134,6 +134,11 @@ class Table(Resource):
         assert self.database is not None
         return self.database.session(request)
 
+    def _execute(self, request: Request, statement: Any, params: dict[str, Any]) -> Any:
+        """Run a write in the handler's transaction, beside the session's own writes."""
+        assert self.database is not None
+        return self.database.connection(request).execute(statement, params)
+
     def _stamped(self, values: dict[str, Any], *, created: bool = False) -> dict[str, Any]:
         """``values`` with the modification time a write gives its row, and a new row's
         version (an update raises it in its statement)."""
@@ -344,8 +349,7 @@ class Collection(Table):
                 if earlier is None:
                     raise
                 return self._created(request, earlier, fields, replayed=True)
-        assert self.database is not None
-        inserted = self.database.connection(request).execute(self._insert, stamped)
+        inserted = self._execute(request, self._insert, stamped)
         row = self._rows.instance(inserted.first())
         self._rows.remember(session, row)
         if key is not None:
@@ -544,11 +548,6 @@ class Item(Table):
             raise _changed()
         self._rows.remember(request.session, updated)
         return updated
-
-    def _execute(self, request: Request, statement: Any, params: dict[str, Any]) -> Any:
-        """Run a write in the handler's transaction, beside the session's own writes."""
-        assert self.database is not None
-        return self.database.connection(request).execute(statement, params)
 
     def _write(self, kind: str, request: Request, row: Any) -> tuple[Any, dict[str, Any]]:
         """The UPDATE (whose SET its parameters name) or DELETE of ``row``, and the values of
