@@ -74,6 +74,42 @@ def test_sort_with_ties_broken_by_the_primary_key(client: Client, db: Database) 
     assert _names(client.get("/stations?sort=-name")) == backwards
 
 
+def test_a_descending_sort_by_the_primary_key(client: Client, db: Database) -> None:
+    _stations(db, ROWS)
+    assert _names(client.get("/stations?sort=-id")) == [name for name, *_ in reversed(ROWS)]
+    ties = _names(client.get("/stations?sort=elevation_m,-id"))
+    assert ties == ["Alpha", "Charlie", "Delta", "Echo", "Bravo"]
+    walked, url = [], "/stations?limit=2&sort=-id"
+    while url:
+        page = client.get(url)
+        walked += _names(page)
+        after = _links(page).get("next")
+        url = f"/stations?limit=2&sort=-id&cursor={after['cursor'][0]}" if after else ""
+    assert walked == [name for name, *_ in reversed(ROWS)]
+
+
+@pytest.mark.parametrize("sort", ["elevation_m", "-elevation_m"])
+def test_nulls_sort_above_every_value_and_cursors_walk_past_them(
+    client: Client, db: Database, sort: str
+) -> None:
+    _stations(db, [(f"s{n}", "AT", e) for n, e in enumerate(
+        [None, 100.0, None, 5.0, 1000.0, None, 100.0, 2000.0]
+    )])
+    whole = _names(client.get(f"/stations?limit=100&sort={sort}"))
+    ascending = ["s3", "s1", "s6", "s4", "s7", "s0", "s2", "s5"]  # the same on both databases
+    assert whole == (ascending if sort == "elevation_m" else
+                     ["s0", "s2", "s5", "s7", "s4", "s1", "s6", "s3"])
+    walked, pages, url = [], [], f"/stations?limit=3&sort={sort}"
+    while url:
+        pages.append(client.get(url))
+        walked += _names(pages[-1])
+        after = _links(pages[-1]).get("next")
+        url = f"/stations?limit=3&sort={sort}&cursor={after['cursor'][0]}" if after else ""
+    assert walked == whole
+    before = _links(pages[-1])["prev"]["cursor"][0]  # backwards, across NULLs and values
+    assert _names(client.get(f"/stations?limit=3&sort={sort}&cursor={before}")) == whole[3:6]
+
+
 def test_default_sort_newest_first(client: Client, db: Database) -> None:
     made = station(client)["id"]
     add_observations(db, made, range(3))

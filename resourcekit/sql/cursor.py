@@ -57,9 +57,14 @@ class CursorCodec:
             if not isinstance(after, bool) or len(values) != len(self.keys):
                 raise ValueError(text)
             pairs = zip(self.keys, values, strict=True)
-            return Cursor(after, tuple(utc(key.deserialize(value)) for key, value in pairs))
+            return Cursor(after, tuple(_loaded(key, value) for key, value in pairs))
         except (ValueError, TypeError, binascii.Error, ValidationError, UnicodeDecodeError):
             raise errors.BadRequest(
                 "the cursor is not one this collection made",
                 errors={"cursor": ["Not a valid cursor."]},
             ) from None
+
+
+def _loaded(key: fields.Field[Any], value: Any) -> Any:
+    """A cursor's value as its field reads it; null for a row whose column held NULL."""
+    return None if value is None else utc(key.deserialize(value))

@@ -4,7 +4,9 @@ and the columns each parameter acts on.
 
 ``country=DE`` (repeated: any of them) and ``elevation_m[gte]=1000`` (``gt``, ``gte``, ``lt``,
 ``lte``) filter by declared columns, each value loaded by the schema's field for it;
-``sort=-created_at,name`` orders by declared columns, ties broken by the primary key;
+``sort=-created_at,name`` orders by declared columns, ties broken by the primary key, a
+NULL after every value (PostgreSQL's order, made SQLite's too, so cursors mean the same on
+both);
 ``fields=id,name`` keeps those members; ``expand=station`` adds a declared relationship;
 ``limit``, ``offset`` and ``cursor`` choose the page.
 """
@@ -56,7 +58,8 @@ class Query:
 
     where: tuple[Any, ...]
     order: tuple[tuple[str, bool], ...]
-    """``(column name, descending)`` pairs, the primary key last."""
+    """``(column name, descending)`` pairs, ending with the primary key's columns that the
+    sort does not name."""
     limit: int
     offset: int | None
     cursor: Cursor | None
@@ -106,10 +109,13 @@ class QueryLanguage:
         }
         self.attributes.update({name: name for name in self.expandable})
         self.field_names.update({name: name for name in self.expandable})
-        pk = tuple((column.key, False) for column in model.primary_key)
-        self.tiebreak = pk
+        self.nullable = frozenset(
+            name for name, column in model.columns.items()
+            if any(getattr(c, "nullable", False) for c in column.property.columns)
+        )
+        """The columns that may hold NULL: their order and keyset conditions place it."""
         order = default_sort.split(",") if isinstance(default_sort, str) else default_sort
-        self.default_order = self._order(list(order or ()), what="default_sort") + pk
+        self.default_order = self._order(list(order or ()), what="default_sort")
         self.codecs: dict[tuple[tuple[str, bool], ...], CursorCodec] = {}
         self.aliases: dict[str, str] = {}
         """Each alias's key in the loaded query, and the key of the parameter it stands for."""
@@ -178,14 +184,18 @@ class QueryLanguage:
         return Schema.from_dict(declared, name=f"{owner}Query")()
 
     def _order(self, names: list[str], what: str = "sort") -> tuple[tuple[str, bool], ...]:
-        order = []
+        """``(column, descending)`` for each of ``names`` (``-name``: descending; a name given
+        again counts once), then the primary key's columns not among them, ascending: every
+        order is total, so a cursor names one position."""
+        order: dict[str, bool] = {}
         for text in names:
             name = text.lstrip("-")
             if what != "sort" and name not in self.sortable and name not in self.model.columns:
                 self.model.column(name, what)
-            order.append((name, text.startswith("-")))
-        keys = {key for key, _ in self.tiebreak}
-        return tuple(pair for pair in order if pair[0] not in keys)
+            order.setdefault(name, text.startswith("-"))
+        for column in self.model.primary_key:
+            order.setdefault(column.key, False)
+        return tuple(order.items())
 
     def load(self, request: Request) -> Query:
         """The query of a request; 400 naming each parameter that is unknown or rejected.
@@ -245,7 +255,7 @@ class QueryLanguage:
                 if bound is not None:
                     where.append(getattr(column, method)(utc(bound)))
         sort = loaded.get("sort")
-        order = self._order(sort) + self.tiebreak if sort else self.default_order
+        order = self._order(sort) if sort else self.default_order
         if "cursor" in loaded and "offset" in loaded:
             raise errors.BadRequest(
                 "page by cursor or by offset, not both",
@@ -282,7 +292,10 @@ class QueryLanguage:
         terms = []
         for name, desc in query.order:
             column = columns[name]
-            terms.append(column.desc() if desc != backwards else column.asc())
+            term = column.desc() if desc != backwards else column.asc()
+            if name in self.nullable:  # NULL above every value, as PostgreSQL has it
+                term = term.nulls_first() if desc != backwards else term.nulls_last()
+            terms.append(term)
         statement = statement.order_by(*terms)
         if not paged:
             return statement
@@ -294,14 +307,22 @@ class QueryLanguage:
         return statement
 
     def _beyond(self, query: Query, backwards: bool) -> Any:
-        """The rows strictly after the cursor's row in the order walked (keyset condition)."""
+        """The rows strictly after the cursor's row in the order walked (keyset condition),
+        NULL counting as above every value (see `ordered`)."""
         assert query.cursor is not None
         columns = self.model.columns
         clauses = []
         equal: list[Any] = []
         for (name, desc), value in zip(query.order, query.cursor.values, strict=True):
             column = columns[name]
-            later = column < value if desc != backwards else column > value
-            clauses.append(sa.and_(*equal, later))
-            equal.append(column == value)
+            upwards = desc == backwards
+            if value is None:  # only NULLs equal it, and every value is below it
+                later = sa.false() if upwards else column.is_not(None)
+                equal.append(column.is_(None))
+            else:
+                later = column > value if upwards else column < value
+                if upwards and name in self.nullable:
+                    later = sa.or_(later, column.is_(None))
+                equal.append(column == value)
+            clauses.append(sa.and_(*equal[:-1], later))
         return sa.or_(*clauses)
