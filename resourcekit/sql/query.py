@@ -314,6 +314,7 @@ class QueryLanguage:
         clauses = []
         equal: list[Any] = []
         for (name, desc), value in zip(query.order, query.cursor.values, strict=True):
+            later: Any
             column = columns[name]
             upwards = desc == backwards
             if value is None:  # only NULLs equal it, and every value is below it
