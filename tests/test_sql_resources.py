@@ -201,6 +201,12 @@ def test_constraint_violations_are_problems_without_sql(client: Client, db: Data
     assert check.status_code == 422
     for response in (taken, null, check):
         assert "INSERT" not in response.text and "stations" not in response.text
+    # the kind comes from the driver's code, never from a message holding the client's data
+    for name in ("unique duplicate key 23505", "Key (name)=(x)"):
+        worded = client.post("/stations", json={**STATION, "name": name, "latitude": 91})
+        assert worded.status_code == 422, worded.text
+        unnamed = client.post("/stations", json={**STATION, "name": name, "country": None})
+        assert unnamed.status_code == 422 and "name" not in unnamed.json.get("errors", {})
     assert count(db, "stations") == 1
 
 

@@ -25,12 +25,21 @@ logger = logging.getLogger("resourcekit.sql")
 RETRY_AFTER = 1
 """Seconds a client is told to wait after a ``503`` for a busy database."""
 
-_UNIQUE = ("unique", "duplicate key", "23505")
-_NOT_NULL = ("not null", "not-null", "23502")
-_CHECK = ("check constraint", "23514")
-_FOREIGN_KEY = ("foreign key", "23503")
-_SQLITE_COLUMNS = re.compile(r"constraint failed: ([\w.]+(?:, [\w.]+)*)")
-_POSTGRES_KEY = re.compile(r"Key \(([^)]+)\)=")
+_KINDS = {
+    "23505": "unique",  # PostgreSQL's SQLSTATE
+    "23502": "not null",
+    "23514": "check",
+    "23503": "foreign key",
+    "SQLITE_CONSTRAINT_UNIQUE": "unique",  # SQLite's extended result code
+    "SQLITE_CONSTRAINT_PRIMARYKEY": "unique",
+    "SQLITE_CONSTRAINT_NOTNULL": "not null",
+    "SQLITE_CONSTRAINT_CHECK": "check",
+    "SQLITE_CONSTRAINT_FOREIGNKEY": "foreign key",
+}
+"""The violated constraint's kind, by the driver's code: never by the message, whose text
+(PostgreSQL's ``Failing row contains (...)``) holds the client's data."""
+_SQLITE_COLUMNS = re.compile(r"^[A-Z ]+ constraint failed: ([\w.]+(?:, [\w.]+)*)$")
+_POSTGRES_KEY = re.compile(r"^Key \(([^)]+)\)=")
 
 
 @contextmanager
@@ -60,19 +69,20 @@ def _unavailable(detail: str) -> errors.ServiceUnavailable:
 
 
 def _integrity(error: exc.IntegrityError) -> errors.HTTPError:
-    """The problem for a violated constraint, from the driver's code or message."""
-    text = f"{getattr(error.orig, 'sqlstate', '') or ''} {error.orig}".lower()
-    columns = _columns(error)
-    names = {name: ["This value is already taken."] for name in columns}
-    if any(marker in text for marker in _UNIQUE):
+    """The problem for a violated constraint, by the driver's code for it."""
+    orig = error.orig
+    kind = _KINDS.get(getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", ""))
+    if kind == "unique":
+        columns = _columns(error, kind)
+        names = {name: ["This value is already taken."] for name in columns}
         detail = f"{', '.join(columns)} must be unique" if columns else "a unique value is taken"
         return errors.Conflict(f"{detail}: this value is already taken", **_fields(names))
-    if any(marker in text for marker in _NOT_NULL):
-        missing = {name: ["Field may not be null."] for name in columns}
+    if kind == "not null":
+        missing = {name: ["Field may not be null."] for name in _columns(error, kind)}
         return errors.UnprocessableContent("a required value is missing", **_fields(missing))
-    if any(marker in text for marker in _CHECK):
+    if kind == "check":
         return errors.UnprocessableContent("a value breaks one of the table's rules")
-    if any(marker in text for marker in _FOREIGN_KEY):
+    if kind == "foreign key":
         return errors.Conflict("the change refers to, or is referred to by, another row")
     return errors.Conflict("the change conflicts with the data stored")
 
@@ -81,18 +91,18 @@ def _fields(messages: dict[str, list[str]]) -> dict[str, dict[str, list[str]]]:
     return {"errors": messages} if messages else {}
 
 
-def _columns(error: exc.IntegrityError) -> list[str]:
-    """The columns the driver names: PostgreSQL's ``Key (a, b)=`` detail or column name,
-    SQLite's ``table.column`` list."""
+def _columns(error: exc.IntegrityError, kind: str) -> list[str]:
+    """The columns the driver names: for a unique key PostgreSQL's ``Key (a, b)=`` detail,
+    else its column name; SQLite's ``table.column`` list."""
     orig = error.orig
     diag = getattr(orig, "diag", None)
     if diag is not None:
-        found = _POSTGRES_KEY.search(getattr(diag, "message_detail", None) or "")
-        if found:
+        found = _POSTGRES_KEY.match(getattr(diag, "message_detail", None) or "")
+        if found and kind == "unique":
             return [name.strip() for name in found.group(1).split(",")]
         column = getattr(diag, "column_name", None)
         return [column] if column else []
-    found = _SQLITE_COLUMNS.search(str(orig))
+    found = _SQLITE_COLUMNS.match(str(orig))
     if found:
         return [name.rsplit(".", 1)[-1] for name in found.group(1).split(", ")]
     return []
