@@ -71,7 +71,8 @@ def _unavailable(detail: str) -> errors.ServiceUnavailable:
 def _integrity(error: exc.IntegrityError) -> errors.HTTPError:
     """The problem for a violated constraint, by the driver's code for it."""
     orig = error.orig
-    kind = _KINDS.get(getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", ""))
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
+    kind = _KINDS.get(str(code))
     if kind == "unique":
         columns = _columns(error, kind)
         names = {name: ["This value is already taken."] for name in columns}
