@@ -3,9 +3,11 @@
 A client (or the proxy in front) may send ``X-Request-ID``; it is kept when it is 1 to 200 of
 ``A-Z a-z 0-9 . _ : + = / -``, so it can go into a header and a log line as it is, and any other
 value is replaced by a new random id: a header that could forge log lines or split a response
-never gets that far. The site sets `current` for the time it answers a request, so every log
-record made meanwhile, the application's own included, can name it: add `RequestIdFilter` to a
-handler and put ``%(request_id)s`` in its format.
+never gets that far. The site sets `current` for the time it answers a request, and every log
+record made meanwhile, by any logger, the application's own included, carries it as its
+``request_id`` attribute (``"-"`` outside a request): `install` wraps the logging module's
+record factory, the place the standard library gives for an attribute on every record, when
+`resourcekit.site` is imported. Put ``%(request_id)s`` in a handler's format.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ import contextvars
 import logging
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["HEADER", "RequestIdFilter", "assign", "current"]
+__all__ = ["HEADER", "RequestIdFilter", "assign", "current", "install"]
 
 HEADER = "X-Request-ID"
 """The request and response header carrying the id."""
@@ -44,11 +46,34 @@ def assign(environ: Mapping[str, Any]) -> str:
 _bits = random.getrandbits
 
 
-class RequestIdFilter(logging.Filter):
-    """Gives every record a ``request_id`` attribute: the current request's, or ``"-"``.
+def install() -> None:
+    """Make every log record carry ``request_id`` from now on (idempotent).
 
-    Attach it to a handler (records of every logger pass through it), then format with
-    ``%(request_id)s``. A record that has one already (the access log's) keeps it.
+    The record factory in place (the default, or one the application set before) still makes
+    each record; the id is added to what it made. ``request_id`` is then taken: a log call
+    passing it in ``extra`` is refused by `logging`, as for any attribute a record has.
+    """
+    made = logging.getLogRecordFactory()
+    if not isinstance(made, _Naming):
+        logging.setLogRecordFactory(_Naming(made))
+
+
+class _Naming:
+    """A record factory: the records of ``made``, each with the current request's id."""
+
+    def __init__(self, made: Callable[..., logging.LogRecord]) -> None:
+        self.made = made
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.made(*args, **kwargs)
+        record.request_id = current.get() or "-"
+        return record
+
+
+class RequestIdFilter(logging.Filter):
+    """Gives a record a ``request_id`` attribute where it has none: the current request's, or
+    ``"-"``. Every record has one once `resourcekit.site` is imported (`install`); the filter
+    is for an application whose logging replaces the record factory afterwards.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:

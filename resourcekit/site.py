@@ -80,7 +80,7 @@ from .versioning import Versions
 __all__ = ["Site"]
 
 logger = logging.getLogger("resourcekit")
-logger.addFilter(requestid.RequestIdFilter())  # the site's own records name their request
+requestid.install()  # every record made while a request is answered names it
 
 R = TypeVar("R", bound=type[Resource])
 

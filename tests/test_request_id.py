@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+from typing import Any
 
 import pytest
 from conftest import served
@@ -89,9 +90,8 @@ def test_errors_before_routing_carry_it_too() -> None:
 
 def test_the_applications_own_log_lines_name_the_request() -> None:
     stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(requestid.RequestIdFilter())
-    handler.setFormatter(logging.Formatter("%(request_id)s %(message)s"))
+    handler = logging.StreamHandler(stream)  # no filter: every record carries the id
+    handler.setFormatter(logging.Formatter("%(name)s %(request_id)s %(message)s"))
     app_logger.addHandler(handler)
     app_logger.setLevel(logging.INFO)
     try:
@@ -99,8 +99,31 @@ def test_the_applications_own_log_lines_name_the_request() -> None:
         app_logger.info("outside any request")
     finally:
         app_logger.removeHandler(handler)
-    assert stream.getvalue().splitlines() == ["mine-7 handling hello", "- outside any request"]
+    assert stream.getvalue().splitlines() == [
+        f"{app_logger.name} mine-7 handling hello", f"{app_logger.name} - outside any request"
+    ]
     assert requestid.current.get() is None
+
+
+def test_every_logger_names_the_request_and_the_filter_stays_for_other_factories(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Logs(Resource):
+        def get(self, request: Any) -> dict[str, str]:
+            for name in ("resourcekit.health", "resourcekit.sql", "elsewhere.deep.down", ""):
+                logging.getLogger(name).warning("in %s", request.id)
+            return {}
+
+    logging_site = Site(title="Logs")
+    logging_site.add("/logs", Logs)
+    with caplog.at_level(logging.WARNING):
+        Client(logging_site).get("/logs", headers={"X-Request-ID": "every-1"})
+    made = [r for r in caplog.records if r.getMessage() == "in every-1"]
+    assert len(made) == 4 and all(r.request_id == "every-1" for r in made)
+    requestid.install()  # again: still one wrapper
+    assert not isinstance(logging.getLogRecordFactory().made, type(logging.getLogRecordFactory()))
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None)
+    assert requestid.RequestIdFilter().filter(record) and record.request_id == "-"
 
 
 def test_over_http_hostile_ids_never_reach_the_response() -> None:
