@@ -269,18 +269,19 @@ class Idempotency:
         return _digest(scope, value)
 
     def fingerprint(self, request: webob.request.BaseRequest) -> str:
-        """What makes two requests "the same": method, path, query, content type, body, and
-        the API version where the site has versions (a retry at another version would be
-        answered in the first one's shape, so it is another request)."""
+        """What makes two requests "the same": method, path, query, content type (its media
+        type and charset, UTF-8 where none is named, so a retry spelling it otherwise is the
+        same request), body, and the API version where the site has versions (a retry at
+        another version would be answered in the first one's shape, so it is another one)."""
         read_body = getattr(request, "read_body", None)  # resourcekit's, which enforces the limit
         body = read_body() if read_body is not None else request.body
-        parts = [
-            request.method,
-            request.path,
-            request.query_string,
-            request.headers.get("Content-Type", ""),
-            body,
-        ]
+        body_type = getattr(request, "body_type", None)  # the same type however it is written
+        if body_type is not None:
+            media_type, charset = body_type()
+            content_type = media_type and f"{media_type}; charset={(charset or 'utf-8').lower()}"
+        else:
+            content_type = request.headers.get("Content-Type", "")
+        parts = [request.method, request.path, request.query_string, content_type, body]
         version = getattr(request, "version", None)
         if version is not None:
             parts.append(version)

@@ -126,7 +126,7 @@ class Request(webob.request.BaseRequest):
         schema = endpoint.input_schema if endpoint else None
         partial = self.method == "PATCH"
         if partial:
-            media_type, charset = self._content_type()
+            media_type, charset = self.body_type()
             if media_type in PATCH_FORMATS:
                 new = patched(self, media_type, charset)
                 self.patch_format = media_type
@@ -218,15 +218,15 @@ class Request(webob.request.BaseRequest):
             environ.get("SCRIPT_NAME", ""),
         )
 
-    def _content_type(self) -> tuple[str, str | None]:
-        """The body's media type (lower case, no parameters) and ``charset``."""
+    def body_type(self) -> tuple[str, str | None]:
+        """The body's media type (lower case, no parameters) and its ``charset`` or None."""
         content_type = self.environ.get("CONTENT_TYPE", "")
         kept = len(content_type) <= KEPT_LENGTH
         parse = _parse_content_type if kept else _parse_content_type.__wrapped__
         return parse(content_type)
 
     def _parse_body(self, schema: Any) -> Any:
-        media_type, charset = self._content_type()
+        media_type, charset = self.body_type()
         if not media_type:
             if not self.read_body():
                 raise errors.BadRequest("a request body is required")

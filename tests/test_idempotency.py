@@ -157,6 +157,23 @@ def test_fingerprints_tell_requests_apart() -> None:
     }) == 6  # fmt: skip
 
 
+def test_a_content_type_spelled_otherwise_is_the_same_request() -> None:
+    def request(content_type: str) -> Request:
+        req = Request.blank("/notes", method="POST", body=b'{"title": "x"}',
+                            headers={"Content-Type": content_type})
+        req._site = Site()
+        return req
+
+    fp = Idempotency().fingerprint
+    same = {fp(request(t)) for t in (
+        "application/json", "Application/JSON", "application/json; charset=utf-8",
+        'application/json;charset="UTF-8"',
+    )}
+    assert len(same) == 1
+    assert fp(request("application/json; charset=latin-1")) not in same
+    assert fp(request("application/xml")) not in same
+
+
 def test_fingerprints_read_resourcekit_bodies_within_the_limit() -> None:
     def request(body: bytes) -> Request:
         req = Request.blank("/notes", method="POST", body=body)
