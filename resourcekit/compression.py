@@ -14,7 +14,7 @@ codes it in about 32 microseconds to 9% of its size, brotli 2 in 56 to 9.4%, gzi
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from webob.acceptparse import AcceptEncodingValidHeader, create_accept_encoding_header
@@ -69,7 +69,9 @@ class Compression:
         """The coding to send for this ``Accept-Encoding``, or None for the identity body.
 
         No header, or one that does not parse, is the identity body; so is one that refuses
-        every coding (even with ``identity;q=0``: an uncoded body is still the best answer).
+        every coding (even with ``identity;q=0``: RFC 9110 section 12.5.3 lets a server send
+        it anyway, and an uncoded body serves the client better than a ``406``). A coding is
+        sent only if it ranks at least as high as ``identity`` (`_ranked`).
         """
         if not accept_encoding:
             return None
@@ -80,8 +82,7 @@ class Compression:
         parsed = create_accept_encoding_header(accept_encoding)
         choice = None
         if isinstance(parsed, AcceptEncodingValidHeader):
-            offers = parsed.acceptable_offers(self.codings)  # by q, then by our order
-            choice = offers[0][0] if offers else None
+            choice = _ranked(parsed, self.codings)
         if len(accept_encoding) <= KEPT_LENGTH:
             self._choices.keep(accept_encoding, choice)
         return choice
@@ -113,6 +114,31 @@ class Compression:
         for index, (name, value) in enumerate(headers):
             if name == "ETag":
                 headers[index] = ("ETag", str(variant(parse_etag(value), coding)))
+
+
+def _ranked(parsed: AcceptEncodingValidHeader, codings: tuple[str, ...]) -> str | None:
+    """The client's favourite of ``codings`` (by q, then by the site's order), unless it
+    ranks ``identity`` higher: ``gzip;q=0.5, identity`` asks for the body as it is.
+
+    A tie goes to the coding, the smaller body. ``identity`` not named (nor ``*``) does not
+    compete: it is acceptable by default, but no preference over a coding the client lists.
+    """
+    offers = parsed.acceptable_offers(codings)
+    if not offers:
+        return None
+    coding, q = offers[0][:2]
+    identity = _identity_q(parsed.parsed)
+    return coding if identity is None or q >= identity else None
+
+
+def _identity_q(parsed: Iterable[tuple[str, float]]) -> float | None:
+    """The q-value the header gives ``identity``: its own entry, else ``*``'s, else None."""
+    entries = [(token.lower(), q) for token, q in parsed]
+    for wanted in ("identity", "*"):
+        q = next((q for token, q in entries if token == wanted), None)
+        if q is not None:
+            return q
+    return None
 
 
 def _coded(chunks: Iterator[bytes], encoder: Encoder) -> Iterator[bytes]:

@@ -113,6 +113,52 @@ def test_q_values_choose_the_coding(client, accept_encoding, expected):
     assert "accept-encoding" in varies(response)
 
 
+@pytest.mark.parametrize(
+    ("accept_encoding", "expected"),
+    [
+        ("gzip;q=0.5, identity", None),  # identity ranks higher
+        ("identity;q=1, br;q=0.1", None),
+        ("br;q=0.1, identity", None),  # whatever the order they are listed in
+        ("gzip, identity;q=0.5", "gzip"),
+        ("identity;q=0, gzip;q=0.1", "gzip"),
+        ("*;q=0.5, identity", None),  # identity named: it outranks the wildcard's codings
+        ("identity;q=0.5, *;q=0.9", "zstd"),
+        ("*;q=0.5", "zstd"),  # identity gets the wildcard's q: a tie, so the coding
+        ("gzip;q=0.5, identity;q=0.5", "gzip"),  # a tie: the coding, the smaller body
+        ("gzip;q=0.5", "gzip"),  # identity not named does not compete
+        ("IDENTITY;q=0.9, gzip;q=0.8", None),
+        ("identity;q=0, gzip;q=0", None),  # nothing acceptable: identity is still sent
+        ("identity;q=0, deflate", None),
+    ],
+)
+def test_the_q_value_of_identity_ranks_with_the_codings(client, accept_encoding, expected):
+    response = client.get("/items", headers={"Accept-Encoding": accept_encoding})
+    assert response.status_code == 200
+    assert response.headers.get("Content-Encoding") == expected
+    assert "accept-encoding" in varies(response)
+    if expected is None:
+        assert response.body == identity_body(client)
+    else:
+        assert DECODE[expected](response.body) == identity_body(client)
+
+
+def test_identity_preferred_keeps_the_identity_tag(client):
+    """An uncoded reply chosen over a coding carries the identity ``ETag``, not a variant."""
+    plain = client.get("/tagged")
+    preferred = client.get("/tagged", headers={"Accept-Encoding": "gzip;q=0.5, identity"})
+    assert preferred.headers["ETag"] == plain.headers["ETag"]
+    assert "accept-encoding" in varies(preferred)
+
+
+def test_the_choice_is_the_same_when_remembered():
+    """`Compression.choose` keeps its answers per header: a second ask answers the same."""
+    compression = Compression(codings=("gzip",))
+    for _ in range(2):
+        assert compression.choose("gzip;q=0.5, identity") is None
+        assert compression.choose("gzip, identity;q=0.5") == "gzip"
+        assert compression.choose("gzip;q=0.1, *;q=0.5") is None  # identity by the wildcard
+
+
 def test_no_accept_encoding_is_the_identity_body(client):
     response = client.get("/items")
     assert "Content-Encoding" not in response.headers
