@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
@@ -214,6 +214,10 @@ def _if_none_match(header: str, validators: Validators) -> bool:
     return not any(tag.weak_match(current) for tag in tags for current in validators.variants)
 
 
+def _compares_tags(environ: Mapping[str, Any]) -> bool:
+    return "HTTP_IF_MATCH" in environ or "HTTP_IF_NONE_MATCH" in environ
+
+
 def has_conditions(environ: Mapping[str, Any]) -> bool:
     """Whether the request carries any of the four conditional headers."""
     return (
@@ -333,22 +337,34 @@ class Preconditions:
         params: dict[str, Any],
         media_handler: Any,
         version: str | None = None,
+        current: Callable[[Validators | None], Validators | None] | None = None,
     ) -> tuple[Validators | None, int | None]:
         """Check what can be checked before the handler: the validators, and 304 or None.
 
-        Unsafe requests are checked against every representation's tag and fail with 412 here.
-        Safe requests whose resource has an ``etag`` are checked against the selected
-        representation's tag; safe requests without wait for the body's own tag (`for_body`,
-        then `not_modified`).
+        Unsafe requests are checked against every representation's tag and fail with 412 here;
+        where the resource names no tag, a tag list is compared with what ``current`` makes
+        of the validators (the tag of the representation its ``GET`` gives now). Safe requests
+        whose resource has an ``etag`` are checked against the selected representation's tag;
+        safe requests without, and every ``QUERY`` (whose answer depends on its body, which no
+        ``etag`` of the resource names), wait for the body's own tag (`for_body`, then
+        `not_modified`).
         """
         environ = request.environ
         method = environ["REQUEST_METHOD"]
         if endpoint.require_preconditions and method in CONDITIONAL_WRITES:
             require_precondition(environ)
-        validators = self.validators(request, endpoint, params) if endpoint.has_validators else None
+        validators = (
+            self.validators(request, endpoint, params)
+            if endpoint.has_validators and method != "QUERY" else None
+        )
         if method not in SAFE_METHODS:
+            if not has_conditions(environ):
+                return validators, None
             every = self._every(validators, version)
-            if has_conditions(environ) and evaluate(method, environ, every):
+            untagged = validators is None or validators.etag is None
+            if untagged and current is not None and _compares_tags(environ):
+                every = current(validators) or every
+            if evaluate(method, environ, every):
                 raise precondition_failed()
             return validators, None
         if validators is not None and validators.etag is not None and has_conditions(environ):

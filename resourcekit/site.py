@@ -393,9 +393,34 @@ class Site:
         self, request: Request, target: Target
     ) -> tuple[Validators | None, int | None]:
         """The validators, and 304 or None; a failed precondition raises 412 or 428."""
-        return self.preconditions.before(
-            request, target.endpoint, target.params, target.choice[0], target.version_tag
+        current = None if request.method in SAFE_METHODS else (
+            lambda validators: self._represented(request, target, validators)
         )
+        return self.preconditions.before(
+            request, target.endpoint, target.params, target.choice[0], target.version_tag,
+            current,
+        )
+
+    def _represented(
+        self, request: Request, target: Target, validators: Validators | None
+    ) -> Validators | None:
+        """What a write's ``If-Match``/``If-None-Match`` is compared with where the resource
+        names no tag of its own: the tag of the representation its ``GET`` gives now, in the
+        format and version this request negotiated, as the client received it (a ``404``:
+        there is none). None where there is no ``GET`` or its answer has no such tag."""
+        get = target.endpoint.handlers.get("GET")
+        if get is None:
+            return None
+        try:
+            result = get(request, **target.params)
+        except errors.NotFound:
+            return Validators(exists=False)
+        if isinstance(result, webob.Response):
+            return None
+        reply = self._represent(request, target._replace(handler=get), result)
+        if reply.status != 200 or reply.stream is not None:
+            return None
+        return self.preconditions.for_body(validators, auto_etag(reply.body, target.version_tag))
 
     def _run(self, exchange: Exchange, target: Target, validators: Validators | None) -> Reply:
         """The resource's ``before`` hooks, the handler, its result represented and finished."""

@@ -734,3 +734,44 @@ def test_malformed_headers_never_fail_the_server(api, method, header, value, sta
 def test_odd_headers_never_give_500(api, path, headers):
     for method in ("GET", "HEAD", "PUT"):
         assert request(api, method, path, headers).status_code < 500
+
+
+def test_a_write_compares_if_match_with_the_tag_its_get_gives_now() -> None:
+    """A resource without ``etag`` still answers ``GET`` with a strong tag of its body; a
+    write naming that tag in ``If-Match`` runs, one naming an older tag is 412, and
+    ``If-None-Match: *`` creates only where ``GET`` finds nothing."""
+    store: dict[str, Any] = {}
+    site = Site(title="Untagged", compression=True)
+
+    class Doc(Schema):
+        title = fields.Str(required=True)
+
+    @site.route("/docs/{name}")
+    class Untagged(Resource):
+        schema = Doc
+
+        def get(self, request: Any, name: str) -> Any:
+            if name not in store:
+                raise errors.NotFound("no such doc")
+            return store[name]
+
+        def put(self, request: Any, name: str) -> Any:
+            store[name] = request.validated
+            return store[name]
+
+    client = Client(site)
+    made = client.put("/docs/a", json={"title": "one"}, headers={"If-None-Match": "*"})
+    assert made.status_code == 200 and store["a"] == {"title": "one"}
+    again = client.put("/docs/a", json={"title": "two"}, headers={"If-None-Match": "*"})
+    assert again.status_code == 412 and store["a"] == {"title": "one"}
+    first = client.get("/docs/a").headers["ETag"]
+    assert client.put("/docs/a", json={"title": "two"},
+                      headers={"If-Match": first}).status_code == 200
+    stale = client.put("/docs/a", json={"title": "three"}, headers={"If-Match": first})
+    assert stale.status_code == 412 and store["a"] == {"title": "two"}
+    xml = client.get("/docs/a", headers={"Accept": "application/xml"}).headers["ETag"]
+    as_xml = client.put("/docs/a", json={"title": "x"},
+                        headers={"If-Match": xml, "Accept": "application/xml"})
+    assert as_xml.status_code == 200
+    missing = client.put("/docs/b", json={"title": "b"}, headers={"If-Match": first})
+    assert missing.status_code == 412 and "b" not in store

@@ -164,3 +164,33 @@ def test_every_supported_server_passes_query_through(server):
                            headers={"Content-Type": "application/json"})
         response = connection.getresponse()
         assert (response.status, json.loads(response.read())[0]["id"]) == (200, 3)
+
+
+def test_a_resource_etag_names_its_get_not_each_query() -> None:
+    """An ``etag()`` names the resource's state, which no query body is part of: each QUERY
+    answer gets the tag of its own bytes, so one query's tag never validates another's."""
+    site = Site("Tagged")
+
+    @site.route("/stations")
+    class Tagged(Resource):
+        query_schema = Search
+
+        def etag(self, request):
+            return "v1"
+
+        def get(self, request):
+            return STATIONS
+
+        def query(self, request):
+            return [s for s in STATIONS if s["country"] == request.query.get("country")]
+
+    client = Client(site)
+    whole = client.get("/stations")
+    se, no = query(client, {"country": "SE"}), query(client, {"country": "NO"})
+    assert whole.headers["ETag"] == '"v1"'
+    assert len({whole.headers["ETag"], se.headers["ETag"], no.headers["ETag"]}) == 3
+    for other in (whole, se):
+        again = query(client, {"country": "NO"}, **{"If-None-Match": other.headers["ETag"]})
+        assert again.status_int == 200 and again.json == no.json
+    same = query(client, {"country": "NO"}, **{"If-None-Match": no.headers["ETag"]})
+    assert same.status_int == 304 and same.body == b""
