@@ -12,7 +12,7 @@ import functools
 import hashlib
 import re
 from collections.abc import Callable, Mapping
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
@@ -183,16 +183,56 @@ def parse_tag_list(header: str) -> list[ETag] | None:
     return tags
 
 
+_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH = "(?P<month>" + "|".join(_MONTHS) + ")"
+_TIME = r"(?P<hour>[0-9][0-9]):(?P<minute>[0-9][0-9]):(?P<second>[0-9][0-9])"
+_HTTP_DATES = (
+    # IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
+    re.compile(rf"{_DAY}, (?P<day>[0-9][0-9]) {_MONTH} (?P<year>[0-9]{{4}}) {_TIME} GMT"),
+    # obsolete RFC 850: Sunday, 06-Nov-94 08:49:37 GMT
+    re.compile(rf"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, (?P<day>[0-9][0-9])-{_MONTH}-"
+               rf"(?P<year2>[0-9][0-9]) {_TIME} GMT"),
+    # asctime: Sun Nov  6 08:49:37 1994
+    re.compile(rf"{_DAY} {_MONTH} (?P<day>[0-9][0-9]| [0-9]) {_TIME} (?P<year>[0-9]{{4}})"),
+)
+"""The three forms of an HTTP-date (RFC 9110 section 5.6.7), case-sensitive as it says, in GMT."""
+
+
 def _parse_date(header: str | None) -> dt.datetime | None:
-    """An HTTP-date, or None where it is absent or invalid (RFC 9110: then it is ignored)."""
+    """An HTTP-date, or None where it is absent or invalid (RFC 9110: then it is ignored).
+
+    Only the three forms RFC 9110 section 5.6.7 defines are dates: a list of dates, another zone,
+    or whatever a lenient e-mail date parser would make of other text is not, since a guessed
+    date would turn a client's garbled condition into a 304 or a 412 it never asked for.
+    """
     if not header:
         return None
+    value = header.strip(" \t")
+    for form in _HTTP_DATES:
+        if (match := form.fullmatch(value)) is not None:
+            return _moment(match)
+    return None
+
+
+def _moment(match: re.Match[str]) -> dt.datetime | None:
+    """The moment a matched HTTP-date names; None for one that does not exist (30 Feb)."""
+    year2 = match.groupdict().get("year2")
+    year = _full_year(int(year2)) if year2 is not None else int(match["year"])
+    second = 59 if match["second"] == "60" else int(match["second"])  # a leap second: :59
     try:
-        moment = parsedate_to_datetime(header)
-    except (TypeError, ValueError, IndexError, OverflowError):
+        return dt.datetime(year, _MONTHS.index(match["month"]) + 1, int(match["day"]),
+                           int(match["hour"]), int(match["minute"]), second, tzinfo=dt.UTC)
+    except ValueError:
         return None
-    # asctime dates carry no zone; every HTTP-date is in GMT (RFC 9110 section 5.6.7)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _full_year(two_digits: int) -> int:
+    """An RFC 850 year: the latest year ending in these digits that is at most 50 years ahead
+    (RFC 9110 section 5.6.7)."""
+    this_year = dt.datetime.now(dt.UTC).year
+    year = this_year - this_year % 100 + two_digits
+    return year - 100 if year > this_year + 50 else year
 
 
 def _seconds(moment: dt.datetime) -> dt.datetime:

@@ -685,6 +685,87 @@ def test_obsolete_date_formats(api, method, header, value, status):
         assert unchanged(api)
 
 
+
+NOT_HTTP_DATES = [
+    # each names a moment a lenient parser finds; compared, it would give 304 or 412
+    pytest.param("{d}, Tue, 03 Jan 2024 12:00:00 GMT", id="two-dates"),
+    pytest.param("{d},", id="trailing-comma"),
+    pytest.param("{d}; length=1234", id="netscape-length"),
+    pytest.param("{z} +0000", id="numeric-zone"),
+    pytest.param("{z} UTC", id="utc"),
+    pytest.param("{z} EST", id="other-zone"),
+    pytest.param("{z}", id="no-zone"),
+    pytest.param("{z} gmt", id="lower-case-gmt"),
+    pytest.param("{lower}", id="lower-case-names"),
+    pytest.param("{no_day}", id="no-day-name"),
+    pytest.param("{two_digit_year}", id="imf-with-two-digit-year"),
+    pytest.param("{one_digit_day}", id="imf-with-one-digit-day"),
+    pytest.param("{iso}", id="iso-8601"),
+    pytest.param("{d} {d}", id="doubled"),
+    pytest.param("{arabic_digits}", id="non-ascii-digits"),
+]
+
+
+def not_a_date(template: str, moment: str) -> str:
+    """``template`` filled with forms of ``moment``, an IMF-fixdate on 2 Jan 2024."""
+    clock = moment[17:25]
+    return template.format(
+        d=moment,
+        z=moment.removesuffix(" GMT"),
+        lower=moment.lower(),
+        no_day=moment[5:],
+        two_digit_year=moment.replace(" 2024 ", " 24 "),
+        one_digit_day=moment.replace(" 02 ", " 2 "),
+        iso=f"2024-01-02T{clock}Z",
+        arabic_digits=moment.replace("2024", "\u0662\u0660\u0662\u0664"),
+    )
+
+
+@pytest.mark.parametrize("template", NOT_HTTP_DATES)
+def test_if_modified_since_that_is_not_an_http_date_is_ignored(api, template):
+    assert request(api, "GET", "/docs/1", {"If-Modified-Since": LM}).status_code == 304
+    response = request(api, "GET", "/docs/1", {"If-Modified-Since": not_a_date(template, LM)})
+    assert response.status_code == 200, response.body[:300]
+
+
+@pytest.mark.parametrize("template", NOT_HTTP_DATES)
+def test_if_unmodified_since_that_is_not_an_http_date_is_ignored(api, template):
+    value = not_a_date(template, BEFORE)
+    assert request(api, "GET", "/docs/1", {"If-Unmodified-Since": BEFORE}).status_code == 412
+    assert request(api, "GET", "/docs/1", {"If-Unmodified-Since": value}).status_code == 200
+    response = request(api, "PUT", "/docs/1", {"If-Unmodified-Since": value})
+    assert response.status_code == 200, response.body[:300]
+    assert api.calls["put"] == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [
+        ("Tue, 02 Jan 2024 12:00:00 GMT", 304),
+        (" Tue, 02 Jan 2024 12:00:00 GMT\t", 304),  # optional whitespace around a field value
+        ("Mon, 01 Jan 2024 23:59:60 GMT", 200),  # a leap second is a second of its minute
+        ("Tue, 02 Jan 2024 12:00:61 GMT", 200),
+        ("Tue, 02 Jan 2024 24:00:00 GMT", 200),
+        ("Tue, 30 Feb 2024 12:00:00 GMT", 200),
+        ("Tue, 02 Jan 0000 12:00:00 GMT", 200),
+        ("Tue Jan 02 12:00:00 2024", 304),  # asctime's day may be two digits
+        ("Tue Jan 2 12:00:00 2024", 200),  # ...or a space and one digit, never one alone
+        ("Tue, 02-Jan-24 12:00:00 GMT", 200),  # RFC 850 dates name the whole day
+        ("Tuesday, 02 Jan 2024 12:00:00 GMT", 200),
+    ],
+)
+def test_http_date_edges(api, value, status):
+    response = request(api, "GET", "/docs/1", {"If-Modified-Since": value})
+    assert response.status_code == status, response.body[:300]
+
+
+def test_rfc_850_years_are_at_most_fifty_years_ahead(api):
+    this_year = dt.datetime.now(dt.UTC).year
+    ahead = (this_year + 51) % 100  # the previous century: long before the document changed
+    value = f"Tuesday, 02-Jan-{ahead:02d} 12:00:00 GMT"
+    assert request(api, "GET", "/docs/1", {"If-Modified-Since": value}).status_code == 200
+    assert request(api, "PUT", "/docs/1", {"If-Unmodified-Since": value}).status_code == 412
+
 MALFORMED = [
     ("If-Match", "garbage", 412),
     ("If-Match", "", 412),
