@@ -1,6 +1,7 @@
 """Content negotiation: which media handler answers a request, and which one reads its body.
 
-``Accept`` is parsed by webob's ``acceptparse`` (q-values, wildcards, parameters). A site sees few
+``Accept`` is parsed by webob's ``acceptparse`` (q-values, wildcards); a range's media-type
+parameters (``charset=utf-8``) are not compared, as every representation here is UTF-8. A site sees few
 distinct ``Accept`` values, so each decision is cached by the header's exact text and the common
 case costs one dictionary lookup. The cache is bounded, and values longer than browsers send (they
 send 100 to 300 characters) are decided each time and never kept, so hostile headers cannot fill it
@@ -127,12 +128,27 @@ def _best(accept: str | None, offers: tuple[str, ...]) -> str | None:
     header = create_accept_header(accept)
     if not isinstance(header, AcceptValidHeader):  # absent or unparseable: anything goes
         return offers[0] if offers else None
+    if any(params for _, _, params, _ in header.parsed):
+        header = _without_parameters(header)
     ranked = header.acceptable_offers(list(offers))
     if not ranked:
         return None
     ranges = [media_range.lower() for media_range, *_ in header.parsed]
     order = {offer: index for index, offer in enumerate(offers)}
     return min(ranked, key=lambda oq: (-oq[1], -_specificity(oq[0], ranges), order[oq[0]]))[0]
+
+
+def _without_parameters(header: AcceptValidHeader) -> AcceptValidHeader:
+    """``header`` with its ranges' media-type parameters dropped, q-values kept: webob matches
+    a range with parameters only to an offer with the same, so ``application/json;
+    charset=utf-8`` (the ``Content-Type`` a client got back) would match nothing here, whose
+    representations are all UTF-8 and take no parameters."""
+    ranges = ", ".join(
+        f"{media_range.partition(';')[0]};q={q}" for media_range, q, _, _ in header.parsed
+    )
+    stripped = create_accept_header(ranges)
+    assert isinstance(stripped, AcceptValidHeader)
+    return stripped
 
 
 def _specificity(offer: str, ranges: list[str]) -> int:

@@ -366,3 +366,19 @@ def test_decisions_are_kept_in_a_memo_that_empties_when_full() -> None:
     assert dict(memo) == {"c": 3}
     with pytest.raises(ValueError, match="at least one"):
         Memo(0)
+
+
+@pytest.mark.parametrize(("accept", "expected"), [
+    ("application/xml; charset=utf-8", "application/xml"),
+    ("text/xml;charset=UTF-8", "text/xml"),
+    ("application/json; charset=utf-8", "application/json"),
+    ("application/xml;charset=UTF-8, */*;q=0.1", "application/xml"),
+    ("application/json; charset=utf-8; q=0.2, application/xml; level=1; q=0.9",
+     "application/xml"),
+])
+def test_a_range_with_parameters_matches_its_media_type(accept: str, expected: str) -> None:
+    """A client may send back the ``Content-Type`` it got (``; charset=utf-8``) as its
+    ``Accept``: the parameters are not compared, the q-values still are."""
+    response = Client(notes_site()).get("/notes", headers={"Accept": accept})
+    assert response.status_code == 200, response.text
+    assert media_type_of(response) == expected
