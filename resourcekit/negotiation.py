@@ -1,11 +1,11 @@
 """Content negotiation: which media handler answers a request, and which one reads its body.
 
 ``Accept`` is parsed by webob's ``acceptparse`` (q-values, wildcards); a range's media-type
-parameters (``charset=utf-8``) are not compared, as every representation here is UTF-8. A site sees few
-distinct ``Accept`` values, so each decision is cached by the header's exact text and the common
-case costs one dictionary lookup. The cache is bounded, and values longer than browsers send (they
-send 100 to 300 characters) are decided each time and never kept, so hostile headers cannot fill it
-with megabytes.
+parameters (``charset=utf-8``) are not compared, as every representation here is UTF-8. A site
+sees few distinct ``Accept`` values, so each decision is cached by the header's exact text and
+the common case costs one dictionary lookup. The cache is bounded, and values longer than
+browsers send (they send 100 to 300 characters) are decided each time and never kept, so
+hostile headers cannot fill it with megabytes.
 """
 
 from __future__ import annotations
