@@ -491,6 +491,53 @@ def test_a_schemaless_resource_is_documented_as_any_content() -> None:
     assert post["requestBody"]["content"]["application/json"] == {}
 
 
+def query_site() -> Site:
+    """A resource with ``QUERY`` beside ``GET``, validators and credentials: every kind of
+    component an operation names."""
+
+    class Search(Schema):
+        country = fields.String(validate=validate.Length(equal=2))
+
+    class Stations(Resource):
+        schema = NoteSchema
+        query_schema = Search
+        authentication = [auth.Bearer(auth.tokens({"t": "me"}))]
+
+        def last_modified(self, request: Request, **fields: Any) -> None:
+            return None
+
+        def get(self, request: Request, key: str) -> dict[str, Any]:
+            return {}
+
+        def query(self, request: Request, key: str) -> list[dict[str, Any]]:
+            """Search the notes."""
+            return []
+
+    site = Site(title="Query")
+    site.add("/notes/{key:str}", Stations)
+    return site
+
+
+def test_query_operations_reference_components_as_get_does() -> None:
+    document = query_site().openapi()
+    validate_openapi(document)
+    item = document["paths"]["/notes/{key}"]
+    query, get = item["x-query"], item["get"]
+    for parameter in query["parameters"]:
+        assert isinstance(parameter, dict) and resolve(document, parameter)["in"] == "header"
+    headers = [p for p in get["parameters"] if p.get("in") != "query"]
+    assert query["parameters"] == headers  # the same $ref objects: If-None-Match, ...
+    assert {"$ref": "#/components/parameters/If-Modified-Since"} in query["parameters"]
+    for status, response in query["responses"].items():
+        assert isinstance(response, dict), status
+        resolve(document, response)  # each $ref names a component the document has
+    for status in ("401", "404", "406"):
+        assert query["responses"][status] == get["responses"][status]
+    assert query["responses"]["415"] == {"$ref": "#/components/responses/UnsupportedMediaType"}
+    for media in query["requestBody"]["content"].values():
+        assert resolve(document, media["schema"])["properties"].keys() == {"country"}
+
+
 # -- the docs routes ----------------------------------------------------------------------------
 
 

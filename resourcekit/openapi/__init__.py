@@ -127,18 +127,24 @@ class _Builder:
             self.spec, self.media, rate_limited=rate_limited, every=self.every
         )
         self.parameters.components(self.spec)
+        extensions: dict[str, dict[str, dict[str, Any]]] = {}
         for route in self.routes:
             resource = route.target.resource
             self.spec.tag(tag(route.name, resource))
+            operations = self._operations(route)
             self.spec.path(
                 path=_path(route),
-                operations=self._operations(route),
+                operations=operations,
                 parameters=path_parameters(route),
                 **summary(type(resource).__doc__),
             )
+            extensions[_path(route)] = self._referenced(operations)
         for name, scheme in self.schemes.items():
             self.spec.components.security_scheme(name, scheme)
         result: dict[str, Any] = self.spec.to_dict()
+        for path, found in extensions.items():
+            for key, resolved in found.items():
+                result["paths"][path][key].update(resolved)
         schemas.components(result.get("components", {}).get("schemas", {}), self._classes())
         return result
 
@@ -182,6 +188,26 @@ class _Builder:
         if self.schemes:  # then an operation without a requirement is open to anyone: say so
             operation["security"] = security.requirements(endpoint.authenticators.get(method, ()))
         return operation
+
+    def _referenced(self, operations: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """The extension operations' (``x-query``'s) parameters and responses with component
+        names as ``$ref`` objects, registering the components they name: apispec does so only
+        under the standard method keys, and for a copy of the operations it was given."""
+        components = self.spec.components
+        found = {}
+        for key, operation in operations.items():
+            if not key.startswith("x-"):
+                continue
+            resolved: dict[str, Any] = {"responses": {
+                status: components.get_ref("response", response)
+                for status, response in operation["responses"].items()
+            }}
+            if "parameters" in operation:
+                resolved["parameters"] = [
+                    components.get_ref("parameter", p) for p in operation["parameters"]
+                ]
+            found[key] = resolved
+        return found
 
 
 def _operation_key(method: str) -> str:
