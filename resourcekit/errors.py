@@ -73,10 +73,14 @@ class HTTPError(Exception):
         super().__init__(f"{status} {self.title}" + (f": {detail}" if detail else ""))
 
     def to_problem(self) -> dict[str, Any]:
-        """The RFC 9457 problem object, standard members first."""
-        problem: dict[str, Any] = {"type": self.type, "title": self.title, "status": self.status}
-        if self.detail is not None:
-            problem["detail"] = self.detail
+        """The RFC 9457 problem object, standard members first; an error raised without a
+        detail has its title as one, so every problem has the same four members."""
+        problem: dict[str, Any] = {
+            "type": self.type,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.title if self.detail is None else self.detail,
+        }
         problem.update(self.extra)
         return problem
 

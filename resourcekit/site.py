@@ -723,15 +723,22 @@ class Site:
         logger.error("unhandled error in %s %s", request.method, request.path, exc_info=exc)
         extra = {"traceback": traceback.format_exception(exc)} if self.debug else {}
         error = errors.InternalServerError("the server failed to answer this request", **extra)
-        return self._problem(request, error)
+        return self._problem(request, error, last=True)
 
-    def _problem(self, request: Request, error: errors.HTTPError) -> Reply:
+    def _problem(self, request: Request, error: errors.HTTPError, last: bool = False) -> Reply:
+        """The problem document of ``error``; a 500 where its members cannot be rendered (an
+        extra value the format cannot hold), unless this is that 500 (``last``)."""
         handler, content_type = self.negotiator.select_problem(
             request.environ.get("HTTP_ACCEPT")
         )
         problem = error.to_problem()
         problem["request_id"] = request.id
-        body = handler.render_problem(problem)
+        try:
+            body = handler.render_problem(problem)
+        except Exception as failed:
+            if last:
+                raise
+            return self._unhandled(request, failed)
         extra = error.headers
         vary = () if any(k == "Vary" for k, _ in extra) else _PROBLEM_VARY  # the error's own
         return Reply(error.status, [

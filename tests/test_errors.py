@@ -114,7 +114,22 @@ def test_http_error_without_detail() -> None:
     response = raising(errors.Conflict()).get("/boom")
     assert response.status_code == 409
     assert response.json["title"] == "Conflict"
-    assert response.json.get("detail") in (None, "", "Conflict")
+    assert response.json["detail"] == "Conflict"
+    assert raising(errors.HTTPError(418)).get("/boom").json["detail"] == "I'm a Teapot"
+
+
+@pytest.mark.parametrize("accept", ["application/json", "application/xml"])
+def test_an_extra_member_the_format_cannot_hold_is_a_logged_500(
+    accept: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="resourcekit"):
+        response = raising(errors.Conflict("x", value=b"ab")).get(
+            "/boom", headers={"Accept": accept, "X-Request-ID": "odd-1"}
+        )
+    kind = "application/problem+" + accept.rpartition("/")[2]
+    problem = assert_problem(response, 500, media_type=kind)  # it checks the request id
+    assert response.headers["X-Request-ID"] == "odd-1" and "value" not in problem
+    assert any(r.exc_info for r in caplog.records)
 
 
 def test_method_not_allowed_sets_allow() -> None:
