@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from . import __version__
 from .accesslog import to_stdout
@@ -80,6 +80,21 @@ def print_versions(site: Site) -> None:
                 print(f"  {change.schema.__name__}: {change.description}")
 
 
+def _within(low: int, high: int) -> Callable[[str], int]:
+    """An argument type: an integer from ``low`` to ``high``, else argparse's usage error."""
+
+    def integer(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not in {low}..{high}")
+        return value
+
+    return integer
+
+
 SITE_HELP = "the site: a module importable from the working folder, and its Site (e.g. notes:site)"
 
 
@@ -105,11 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to listen on (default: %(default)s, reachable from this machine only)",
     )
     serve_cmd.add_argument(
-        "--port", type=int, default=8080, help="port to listen on (default: %(default)s)"
+        "--port", type=_within(0, 65535), default=8080,
+        help="port to listen on, 0 for any free one (default: %(default)s)",
     )
     serve_cmd.add_argument(
         "--threads",
-        type=int,
+        type=_within(1, 1024),
         default=4,
         help="threads answering requests, in each worker (default: %(default)s)",
     )
@@ -122,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve_cmd.add_argument(
         "--workers",
-        type=int,
+        type=_within(1, 1024),
         default=1,
         help="worker processes, each with its threads; granian and gunicorn only "
         "(default: %(default)s)",

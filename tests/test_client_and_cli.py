@@ -324,3 +324,18 @@ def test_serve_help_shows_the_defaults() -> None:
     text = " ".join(run_cli("serve", "--help").stdout.split())  # unwrapped
     for option, default in [("--host", "127.0.0.1"), ("--port", "8080"), ("--threads", "4")]:
         assert re.search(rf"{option} \w+ [^-]*\(default: {re.escape(default)}\b", text), option
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("--port", "70000"), ("--port", "-5"), ("--port", "http"),
+    ("--threads", "0"), ("--workers", "0"), ("--threads", "many"),
+])
+def test_serve_refuses_a_number_out_of_range_before_serving(
+    option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from resourcekit.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["serve", "sample_project.app:site", option, value])
+    assert stopped.value.code == 2
+    assert f"argument {option}:" in capsys.readouterr().err
