@@ -95,7 +95,7 @@ class Observations(Collection):
     schema = ObservationSchema
     filters = ("observed_at", "temperature_c", "humidity_pct", "pressure_hpa")
     sort = ("observed_at", "temperature_c", "id", "created_at")
-    default_sort = "-observed_at"
+    default_sort = "-observed_at,-id"  # of two at one moment, the later recorded first
     aliases = {"since": "observed_at[gte]", "until": "observed_at[lte]"}
     expand = {"station": StationSchema}
     not_found = "no station {station_id}"

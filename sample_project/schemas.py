@@ -60,9 +60,9 @@ def _timestamp(**kwargs: Any) -> fields.AwareDateTime:
     )
 
 
-_PRINTABLE = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="must not contain control characters")
+_PRINTABLE = validate.Regexp(r"^[^\x00-\x1f\x7f]*\Z", error="must not contain control characters")
 _COUNTRY = validate.Regexp(
-    r"^[A-Z]{2}$", error="must be an ISO 3166-1 alpha-2 country code: two capital letters, e.g. FR"
+    r"^[A-Z]{2}\Z", error="must be an ISO 3166-1 alpha-2 country code: two capital letters, e.g. FR"
 )
 
 

@@ -749,6 +749,22 @@ class TestSampleAPI:
         assert self.same_in_both(client, url, "weather") == weather
         assert_problem(call(client, "GET", "/stations/999/weather", media), 404, media)
 
+    def test_of_observations_at_one_moment_the_list_and_weather_agree(self, client, station):
+        path = f"/stations/{station['id']}/observations"
+        made = [expect(call(client, "POST", path, JSON, {**OBSERVATION, "temperature_c": t}),
+                       201, JSON)["id"] for t in (1, 2, 3)]
+        listed = client.get(path).json
+        assert [o["id"] for o in listed] == made[::-1]
+        weather = client.get(f"/stations/{station['id']}/weather").json
+        assert weather["id"] == listed[0]["id"] == made[-1]
+
+    def test_a_trailing_newline_is_no_country_and_no_clean_name(self, client):
+        for body in ({"country": "FR\n"}, {"name": "Brest\n"}):
+            response = client.post("/stations", json={**PARIS, **body})
+            assert response.status_code == 422, response.text
+            assert set(response.json["errors"]) == set(body)
+        assert client.get("/stations?country=FR%0A").status_code == 400
+
     # -- HEAD, OPTIONS, 405 -----------------------------------------------------------------------
 
     @pytest.mark.parametrize(
@@ -813,3 +829,4 @@ class TestSampleAPI:
         if case.message:
             assert any(case.message in m for m in problem["errors"][fields[0]]), problem
         assert snapshot(db_path) == before
+
