@@ -14,6 +14,7 @@ their partial load. JSON Patch needs the ``jsonpatch`` package (extra ``patch``)
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -82,13 +83,16 @@ def patched(request: Request, media_type: str, charset: str | None) -> Any:
     else:
         new = apply_json_patch(current, document)
     schema, versioning = endpoint.input_schema, endpoint.versioning
+    keep = functools.partial(_loadable, endpoint)
     if versioning is None:
-        return load_body(schema, new)
-    return versioning.load(request, schema, new, partial=False)
+        return load_body(schema, keep(new))
+    return versioning.load(request, schema, new, partial=False, keep=keep)
 
 
 def _current(request: Request, endpoint: Endpoint, get: Callable[..., Any]) -> Any:
-    """What ``get`` answers, as the client sees it, with only the members the input loads."""
+    """What ``get`` answers, as the client sees it: every member, in its API version's shape,
+    so a patch may ``test`` or keep any of them (the read-only ones are dropped once the
+    result is in the newest shape: `_loadable`)."""
     from .results import Result  # results imports request, which imports this module
 
     result = get(request, **request.path_params)
@@ -104,12 +108,19 @@ def _current(request: Request, endpoint: Endpoint, get: Callable[..., Any]) -> A
     versioning = endpoint.versioning
     if versioning is not None:
         data = versioning.downgrade(request, data, False)
-    reader = versioning.reader(request, endpoint.input_schema) if versioning else None
-    loads = reader or endpoint.input_schema
-    if loads is None or not isinstance(data, dict):
+    return data
+
+
+def _loadable(endpoint: Endpoint, data: Any) -> Any:
+    """A patched representation without its read-only members (``id``, timestamps: what the
+    output dumps and the input does not load), which are the server's, not the client's to
+    write; any other member stays, for the input schema to judge."""
+    dumps, loads = endpoint.output_schema, endpoint.input_schema
+    if dumps is None or loads is None or not isinstance(data, dict):
         return data
-    names = {f.data_key or n for n, f in loads.load_fields.items()}
-    return {k: v for k, v in data.items() if k in names}
+    loaded = {f.data_key or n for n, f in loads.load_fields.items()}
+    read_only = {f.data_key or n for n, f in dumps.dump_fields.items()} - loaded
+    return {k: v for k, v in data.items() if k not in read_only}
 
 
 def merge(target: Any, patch: Any) -> Any:

@@ -515,13 +515,23 @@ class RouteVersions:
                 headers=[("Vary", f"Accept, {self.header}")],
             )
 
-    def load(self, request: Request, schema: Schema | None, data: Any, partial: bool) -> Any:
-        """``data`` upgraded to the newest version and loaded; a 422 in the client's names."""
+    def load(
+        self,
+        request: Request,
+        schema: Schema | None,
+        data: Any,
+        partial: bool,
+        keep: Callable[[Any], Any] | None = None,
+    ) -> Any:
+        """``data`` upgraded to the newest version, then what ``keep`` keeps of it, loaded; a
+        422 in the client's names."""
         changes = self.upgrades.get(request.version or "")
         if changes is None:
-            return load_body(schema, data, partial=partial)
+            return load_body(schema, data if keep is None else keep(data), partial=partial)
         for change in changes:
             data = change.upgrading(data, request)
+        if keep is not None:
+            data = keep(data)
         try:
             return load_body(schema, data, partial=partial)
         except errors.UnprocessableContent as error:

@@ -232,3 +232,63 @@ def test_openapi_describes_the_patch_formats(site):
     assert content[JSON_PATCH]["schema"]["type"] == "array"
     without_get = document["paths"]["/counters"]["patch"]["requestBody"]["content"]
     assert MERGE not in without_get
+
+
+class _Wind(Schema):
+    speed_ms = fields.Float()
+    direction_deg = fields.Float()
+
+
+class _Observation(Schema):
+    id = fields.Int(dump_only=True)
+    temperature_c = fields.Float(required=True)
+    wind = fields.Nested(_Wind, allow_none=True, load_default=None)
+
+
+def _nest_wind(data: dict, request: object) -> dict:
+    wind = {k: data.pop(f"wind_{k}") for k in ("speed_ms", "direction_deg") if f"wind_{k}" in data}
+    return {**data, "wind": wind} if wind else data
+
+
+def _flatten_wind(data: dict, request: object) -> dict:
+    wind = data.pop("wind", None) or {}
+    return {**data, "wind_speed_ms": wind.get("speed_ms"),
+            "wind_direction_deg": wind.get("direction_deg")}
+
+
+def test_a_patch_at_an_older_version_keeps_what_it_does_not_name() -> None:
+    """The patch applies to the representation the client sees (its version's shape, read-only
+    members included); the result is upgraded, then loaded without the read-only members."""
+    from resourcekit.versioning import Change, Versions
+
+    site = Site(title="Versioned", versions=Versions(
+        "2026-11-23",
+        Change("2027-01-15", "Wind nests.", schema=_Observation,
+               upgrade=_nest_wind, downgrade=_flatten_wind),
+        default="2026-11-23",
+    ))
+    store = {"id": 1, "temperature_c": 5.0, "wind": {"speed_ms": 3.0, "direction_deg": 90.0}}
+
+    @site.route("/observation")
+    class Observation(Resource):
+        schema = _Observation
+
+        def get(self, request: object) -> dict:
+            return store
+
+        def patch(self, request: object) -> dict:
+            store.update(request.validated)  # type: ignore[attr-defined]
+            return store
+
+    client = Client(site)
+    merged = client.patch("/observation", data=json.dumps({"temperature_c": 7}),
+                          headers={"Content-Type": MERGE})
+    assert merged.status_code == 200, merged.text
+    assert store["wind"] == {"speed_ms": 3.0, "direction_deg": 90.0}
+    assert merged.json["wind_speed_ms"] == 3.0 and merged.json["temperature_c"] == 7.0
+    ops = [{"op": "test", "path": "/id", "value": 1},
+           {"op": "replace", "path": "/wind_speed_ms", "value": 4}]
+    patched = client.patch("/observation", data=json.dumps(ops),
+                           headers={"Content-Type": JSON_PATCH})
+    assert patched.status_code == 200, patched.text
+    assert store == {"id": 1, "temperature_c": 7.0, "wind": {"speed_ms": 4, "direction_deg": 90.0}}
