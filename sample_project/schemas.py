@@ -60,9 +60,14 @@ def _timestamp(**kwargs: Any) -> fields.AwareDateTime:
     )
 
 
-_PRINTABLE = validate.Regexp(r"^[^\x00-\x1f\x7f]*\Z", error="must not contain control characters")
+# Python's ``$`` also matches before a final newline: ``(?!\n)`` refuses one, and reads the
+# same as a JSON Schema (ECMAScript) pattern in the OpenAPI document, where ``\Z`` would not.
+_PRINTABLE = validate.Regexp(
+    r"^[^\x00-\x1f\x7f]*$(?!\n)", error="must not contain control characters"
+)
 _COUNTRY = validate.Regexp(
-    r"^[A-Z]{2}\Z", error="must be an ISO 3166-1 alpha-2 country code: two capital letters, e.g. FR"
+    r"^[A-Z]{2}$(?!\n)",
+    error="must be an ISO 3166-1 alpha-2 country code: two capital letters, e.g. FR",
 )
 
 
