@@ -31,6 +31,7 @@ from . import requestid
 from .errors import STATUS_LINES, ConfigurationError, HTTPError
 from .negotiation import Negotiator
 from .request import too_large
+from .versioning import Versions
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -206,8 +207,10 @@ class WaitressServer:
             **adjustments,
         )
         negotiator = getattr(app, "negotiator", None)  # a Site's: its problems' formats
+        versions = getattr(app, "versions", None)  # and its API versions
         parser = type("_Parser", (_Parser,), {
-            "negotiator": negotiator if isinstance(negotiator, Negotiator) else None
+            "negotiator": negotiator if isinstance(negotiator, Negotiator) else None,
+            "versions": versions if isinstance(versions, Versions) else None,
         })
         channel = type("_Channel", (_Channel,), {"parser_class": parser})
         for dispatcher in self.socket_map.values():
@@ -273,6 +276,8 @@ class _Parser(HTTPRequestParser):
 
     negotiator: Negotiator | None = None
     """The site's, where the application is one: a problem in the format ``Accept`` asks for."""
+    versions: Versions | None = None
+    """The site's API versions, where it has them: the problem says which it is answered in."""
 
     def __init__(self, adj: Adjustments) -> None:
         super().__init__(adj)
@@ -284,8 +289,20 @@ class _Parser(HTTPRequestParser):
             self.expect_continue = False
             if not isinstance(self.error, _Problem):
                 render = functools.partial(_render, self.negotiator, self.headers.get("ACCEPT"))
-                self.error = _Problem(self.error, self.adj.max_request_body_size, render)
+                self.error = _Problem(self.error, self.adj.max_request_body_size, render,
+                                      self._reply_headers())
         return consumed
+
+    def _reply_headers(self) -> list[tuple[str, str]]:
+        """The request id (the client's, where its head was read and names a valid one) and
+        the API version headers every reply of the site carries."""
+        sent = self.headers.get("X_REQUEST_ID")
+        request_id = requestid.assign({"HTTP_X_REQUEST_ID": sent} if sent else {})
+        headers = [(requestid.HEADER, request_id)]
+        if self.versions is not None:
+            given = self.headers.get(self.versions.header.upper().replace("-", "_"))
+            headers += self.versions.headers_named(given)
+        return headers
 
     def parse_header(self, header_plus: bytes) -> None:
         first_line, _, fields = header_plus.partition(b"\r\n")
@@ -300,26 +317,30 @@ class _Parser(HTTPRequestParser):
 
 class _Problem(Error):
     """An error waitress answers before the site runs (413 for a body over the limit, 400 for
-    a head it cannot parse, 431), as the problem document the site would send: with a
-    ``request_id`` (a new one: the request was not read far enough for the client's) and the
-    site's limit rather than waitress's internal one (the limit plus one)."""
+    a head it cannot parse, 431), as the problem document the site would send: with the
+    ``headers`` of the site's replies (`_Parser._reply_headers`: the request id, the API
+    version) and the site's limit rather than waitress's internal one (the limit plus one)."""
 
     def __init__(
-        self, error: Error, max_body: int, render: Callable[[dict[str, Any]], tuple[str, bytes]]
+        self,
+        error: Error,
+        max_body: int,
+        render: Callable[[dict[str, Any]], tuple[str, bytes]],
+        headers: list[tuple[str, str]],
     ) -> None:
         super().__init__(error.body)
         self.code, self.reason = error.code, error.reason
         self.error = (too_large(max_body - 1) if isinstance(error, RequestEntityTooLarge)
                       else HTTPError(error.code, str(error.body)))  # the site's 413, word for word
         self.render = render
+        self.headers = headers
 
     def to_response(self, ident: str | None = None) -> Any:  # waitress's own type says str
-        request_id = requestid.assign({})
         problem = self.error.to_problem()
-        problem["request_id"] = request_id
+        problem["request_id"] = dict(self.headers)[requestid.HEADER]
         content_type, body = self.render(problem)
         headers = [("Content-Type", content_type), ("X-Content-Type-Options", "nosniff"),
-                   (requestid.HEADER, request_id)]
+                   *self.headers]
         return STATUS_LINES.get(self.code) or f"{self.code} {self.reason}", headers, body
 
 

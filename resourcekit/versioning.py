@@ -306,6 +306,13 @@ class Versions:
         }
         """What every reply at each version carries: ``API-Version`` and its deprecation."""
 
+    def headers_named(self, given: str | None) -> tuple[tuple[str, str], ...]:
+        """What a reply carries to a request whose header named ``given`` (or none), where the
+        site did not run (the server's own 413 or 400): that version's, else the fallback's.
+        `pin` is not asked: the request was not read far enough to be judged."""
+        version = self.fallback if given is None else given.strip()
+        return self.headers.get(version) or self.headers[self.fallback]
+
     def _known(self, what: str, version: Any) -> str:
         if version not in self.versions:
             raise ConfigurationError(

@@ -87,3 +87,26 @@ def test_problems_and_routes_by_version_over_http(base: str) -> None:
     assert "Sunset" in old.headers
     head = call(base, "HEAD", "/notes", TITLE)
     assert head.status_code == 200 and head.body == b"" and head.headers["API-Version"] == TITLE
+
+
+@pytest.mark.parametrize(
+    ("named", "answered"), [(WIND, WIND), (None, FIRST), ("1999-01-01", FIRST)]
+)
+def test_the_servers_own_413_says_its_version_and_keeps_the_request_id(
+    base: str, named: str | None, answered: str
+) -> None:
+    """A chunked body over the limit is refused by waitress before the site runs; the problem
+    still carries what every reply of the site does."""
+    from helpers import send_raw
+
+    version = f"API-Version: {named}\r\n".encode() if named else b""
+    head = (b"POST /notes HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+            b"Content-Type: application/json\r\nX-Request-ID: big-1\r\n" + version + b"\r\n")
+    answer = send_raw(base, head + b"200000\r\n" + b"a" * (2 * 1024**2 + 16))
+    status, _, rest = answer.partition(b"\r\n")
+    fields, _, body = rest.partition(b"\r\n\r\n")
+    pairs = (line.decode().split(": ", 1) for line in fields.split(b"\r\n"))
+    headers = {name.lower(): value for name, value in pairs}  # waitress capitalises names
+    assert status.startswith(b"HTTP/1.1 413 "), answer[:300]
+    assert headers["api-version"] == answered and headers["x-request-id"] == "big-1"
+    assert json.loads(body)["request_id"] == "big-1"
