@@ -4,8 +4,10 @@
 They are believed only when the peer (``REMOTE_ADDR``) is a configured proxy, and then only the
 parts that trusted proxies wrote: the ``for`` chain is walked from the right (the nearest hop),
 and it stops at the first address that is not a trusted proxy, which is the client. Anything
-to its left was written by the client and is never read. A malformed header never fails the
-request: it is ignored, and the values of the connection are used.
+to its left was written by the client and is never read. ``X-Forwarded-Port`` gives the
+port of the client's URL and ``X-Forwarded-Prefix`` the path the proxy stripped (the site's
+links then include it). A malformed header never fails the request: it is ignored, and the
+values of the connection are used.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ CLIENT = "resourcekit.client"
 """The environ key where the site leaves the client's address once proxies are resolved."""
 _OBFUSCATED = re.compile(r"_[A-Za-z0-9._\-]+")
 _PROTOS = frozenset({"http", "https"})
+_PREFIX = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")  # no %: SCRIPT_NAME is decoded
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,9 @@ class Origin:
     scheme: str
     host: str
     client: str
+    prefix: str = ""
+    """The path a proxy stripped before passing the request on (``X-Forwarded-Prefix``):
+    where the site is mounted as the client sees it, ahead of ``SCRIPT_NAME``."""
 
 
 class TrustedProxies:
@@ -93,19 +99,23 @@ class TrustedProxies:
         hops = self._hops(environ)
         if not hops:
             return Origin(scheme, host, peer)
-        client = peer
+        client, port, prefix = peer, None, ""
         for hop in reversed(hops):  # nearest first; each hop was written by a trusted proxy
             if _valid_proto(hop.get("proto")):
                 scheme = hop["proto"].lower()
             if _valid_host(hop.get("host")):
-                host = hop["host"]
+                host, port = hop["host"], None  # its own port, or the scheme's
+            if hop.get("port", "").isdigit() and _port(hop["port"]):
+                port = hop["port"]
+            if _valid_prefix(hop.get("prefix")):
+                prefix = hop["prefix"].rstrip("/")
             node = _node(hop.get("for"))
             if node is None:  # no address: the client is the last one known
                 break
             client = str(node)
             if isinstance(node, str) or not self.trusts(node):  # unknown, obfuscated, untrusted
                 break
-        return Origin(scheme, host, client)
+        return Origin(scheme, _with_port(host, port, scheme), client, prefix)
 
     def _hops(self, environ: Mapping[str, Any]) -> list[Hop] | None:
         """The forwarding elements, oldest first, from the header the proxies use."""
@@ -166,7 +176,7 @@ def _x_forwarded(environ: Mapping[str, Any]) -> list[Hop]:
     """
     hops: list[Hop] = [{"for": a} for a in _items(environ.get("HTTP_X_FORWARDED_FOR"))]
     nearest: Hop = hops[-1] if hops else {}
-    for name in ("proto", "host"):
+    for name in ("proto", "host", "port", "prefix"):
         values = _items(environ.get(f"HTTP_X_FORWARDED_{name.upper()}"))
         if values:
             nearest[name] = values[-1]
@@ -223,6 +233,29 @@ def _address(value: str) -> IPAddress | None:
 
 def _valid_proto(value: str | None) -> bool:
     return value is not None and value.lower() in _PROTOS
+
+
+def _with_port(host: str, port: str | None, scheme: str) -> str:
+    """``host`` on the port a proxy named (``X-Forwarded-Port``), none for the scheme's own;
+    ``host`` as it is where no port was named after it."""
+    if port is None:
+        return host
+    name = host.rpartition(":")[0] if not host.endswith("]") and ":" in host else host
+    default = "443" if scheme == "https" else "80"
+    return name if port == default else f"{name}:{port}"
+
+
+def _valid_prefix(value: str | None) -> bool:
+    """A path a proxy mounts the site under: absolute, no dot or empty segments (``//host``
+    would make a relative link another site's), nothing but path characters (no query,
+    fragment, backslash, control or space)."""
+    if not value or not value.startswith("/") or len(value) > 1000:
+        return False
+    segments = value.rstrip("/").split("/")[1:]
+    return (
+        not any(segment in ("", ".", "..") for segment in segments)
+        and _PREFIX.fullmatch(value) is not None
+    )
 
 
 def _valid_host(value: str | None) -> bool:

@@ -816,6 +816,8 @@ def _believe_proxies(environ: dict[str, Any], proxies: TrustedProxies) -> None:
     environ["wsgi.url_scheme"] = origin.scheme
     environ["HTTP_HOST"] = origin.host
     environ[CLIENT] = origin.client
+    if origin.prefix:
+        environ["SCRIPT_NAME"] = origin.prefix + environ.get("SCRIPT_NAME", "")
 
 
 def _prefers_minimal(environ: dict[str, Any]) -> bool:

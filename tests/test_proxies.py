@@ -322,3 +322,51 @@ def test_quoted_strings_refuse_control_characters(value: str) -> None:
 def test_tokens() -> None:
     assert is_token("X-API-Key") and is_token("!#$%&'*+-.^_`|~09aZ")
     assert not any(is_token(v) for v in ("", "a b", "a:b", "a,b", "é", 'a"'))
+
+
+@pytest.mark.parametrize(("extra", "host"), [
+    ({"X_FORWARDED_PORT": "8443"}, "api.example.com:8443"),
+    ({"X_FORWARDED_PORT": "443"}, "api.example.com"),  # the scheme's own: not written
+    ({"X_FORWARDED_PORT": "99999"}, "api.example.com"),  # not a port: ignored
+    ({"X_FORWARDED_PORT": "x"}, "api.example.com"),
+    ({"X_FORWARDED_PORT": "80, 8443"}, "api.example.com:8443"),  # the nearest proxy's
+    ({"X_FORWARDED_PORT": "8443", "X_FORWARDED_HOST": "api.example.com:9000"},
+     "api.example.com:8443"),
+])
+def test_x_forwarded_port_is_the_port_of_the_clients_url(extra: dict[str, str], host: str) -> None:
+    assert resolve(environ(**{**X_FORWARDED, **extra})).host == host
+
+
+def test_x_forwarded_port_replaces_the_port_of_the_proxys_host() -> None:
+    found = resolve(environ(X_FORWARDED_FOR=CLIENT, X_FORWARDED_PORT="8443"))
+    assert found.host == "internal:8443"
+
+
+@pytest.mark.parametrize(("prefix", "kept"), [
+    ("/api", "/api"), ("/api/v1/", "/api/v1"), ("/", ""),
+    ("api", ""), ("/a/../b", ""), ("/a/./b", ""), ("/a?b", ""), ("/a b", ""), ("/a%2e", ""),
+    ("/a\\b", ""), ("//evil.example", ""), ("/a//b", ""),
+])
+def test_x_forwarded_prefix_is_where_the_site_is_mounted(prefix: str, kept: str) -> None:
+    assert resolve(environ(**X_FORWARDED, X_FORWARDED_PREFIX=prefix)).prefix == kept
+    assert resolve(environ(CLIENT, **X_FORWARDED, X_FORWARDED_PREFIX=prefix)).prefix == ""
+
+
+def test_a_trusted_proxys_port_and_prefix_reach_the_sites_links() -> None:
+    from resourcekit import Resource, Site
+    from resourcekit.testing import Client
+
+    site = Site(title="Behind", trusted_proxies=[PROXY])
+
+    @site.route("/here")
+    class Here(Resource):
+        def get(self, request: Any) -> dict[str, str]:
+            return {"url": request.url_for(Here)}
+
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example.com",
+               "X-Forwarded-Port": "8443", "X-Forwarded-Prefix": "/edge",
+               "X-Forwarded-For": CLIENT}
+    answer = Client(site).get("/here", headers=headers, environ={"REMOTE_ADDR": PROXY})
+    assert answer.json == {"url": "https://api.example.com:8443/edge/here"}
+    spoofed = Client(site).get("/here", headers=headers, environ={"REMOTE_ADDR": CLIENT})
+    assert spoofed.json["url"] == "http://localhost/here"
