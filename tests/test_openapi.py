@@ -256,13 +256,14 @@ def test_problems_are_components_referenced_by_status(document: dict[str, Any]) 
     referenced = set()
     for path, method, operation in operations(document):
         for status, response in operation["responses"].items():
-            if status.startswith("4"):
+            if status.startswith(("4", "5")):
                 assert set(response) == {"$ref"}, (path, method, status)
                 name = response["$ref"].rpartition("/")[2]
                 referenced.add(name)
                 assert components[name]["description"]
         if method != "options":
             assert "406" in operation["responses"], (path, method)
+        assert "500" in operation["responses"], (path, method)  # any handler may fail
     assert referenced == set(components)  # every component is used, none is missing
     problem = document["components"]["schemas"]["Problem"]
     assert set(problem["properties"]) >= {"type", "title", "status", "detail", "errors"}
@@ -280,19 +281,23 @@ def test_which_problems_each_operation_can_give(document: dict[str, Any]) -> Non
     def statuses(path: str, method: str) -> set[str]:
         return {s for s in document["paths"][path][method]["responses"] if s >= "400"}
 
-    assert statuses("/", "get") == {"400", "406"}  # 400: an unknown API-Version
-    assert statuses("/stations", "get") == {"400", "406"}
-    assert statuses("/stations", "post") == {"400", "401", "406", "409", "413", "415", "422"}
-    assert statuses("/stations/{station_id}", "get") == {"400", "404", "406"}
+    assert statuses("/", "get") == {"400", "500", "406"}  # 400: an unknown API-Version
+    assert statuses("/stations", "get") == {"400", "500", "406"}
+    assert statuses("/stations", "post") == {
+        "400", "500", "401", "406", "409", "413", "415", "422"
+    }
+    assert statuses("/stations/{station_id}", "get") == {"400", "500", "404", "406"}
     assert statuses("/stations/{station_id}", "put") == {
-        "400", "401", "404", "406", "412", "413", "415", "422"
+        "400", "500", "401", "404", "406", "412", "413", "415", "422"
     }
     assert statuses("/stations/{station_id}", "patch") == {
-        "400", "401", "404", "406", "409", "412", "413", "415", "422"
+        "400", "500", "401", "404", "406", "409", "412", "413", "415", "422"
     }
-    assert statuses("/stations/{station_id}", "delete") == {"400", "401", "404", "406", "412"}
-    assert statuses("/stations/{station_id}", "options") == {"400", "404"}
-    assert statuses("/", "options") == {"400"}
+    assert statuses("/stations/{station_id}", "delete") == {
+        "400", "500", "401", "404", "406", "412"
+    }
+    assert statuses("/stations/{station_id}", "options") == {"400", "500", "404"}
+    assert statuses("/", "options") == {"400", "500"}
     unauthorized = document["components"]["responses"]["Unauthorized"]
     assert unauthorized["headers"]["WWW-Authenticate"]["required"] is True
 

@@ -74,6 +74,9 @@ PROBLEMS: dict[int, Problem] = {
                  "If-Unmodified-Since): send the ETag you last received"),
     429: Problem("TooManyRequests", "The client is over its rate limit; retry after "
                  "`Retry-After` seconds.", "rate limit exceeded: 600 per minute"),
+    500: Problem("InternalServerError", "The server failed; the problem shows no more, its "
+                 "`request_id` finds the server's log record.",
+                 "the server failed to answer this request"),
 }
 """The statuses a site can document; ``405`` and ``501`` are left out: they answer methods an
 operation is not."""
@@ -102,10 +105,11 @@ def names(route: Route[Any], method: str, versioned: bool = False) -> dict[str, 
 
 def statuses(route: Route[Any], method: str, versioned: bool = False) -> set[int]:
     """The problem statuses an operation can answer, from what its route and endpoint declare;
-    on a ``versioned`` site every operation can be ``400`` (a version it does not have)."""
+    every one can be ``500``, and on a ``versioned`` site ``400`` (a version it does not
+    have)."""
     endpoint = route.target
     has_fields = any(s.name for s in route.segments)
-    found = {400} if versioned else set()
+    found = {400, 500} if versioned else {500}  # any handler may fail
     if method == "OPTIONS":
         return found | {404} if has_fields else found
     found.add(406)
