@@ -21,7 +21,7 @@ from webob.acceptparse import AcceptEncodingValidHeader, create_accept_encoding_
 
 from .codings import Encoder, get
 from .conditional import parse_etag, parse_tag_list, variant
-from .headers import KEPT_LENGTH
+from .headers import KEPT_LENGTH, add_vary
 from .memo import Memo
 from .reply import Chunks, Reply
 
@@ -91,14 +91,14 @@ class Compression:
         """Code ``reply`` in place if it should be; called by the site as it sends it."""
         headers = reply.headers
         if reply.status == 304:
-            _vary(headers)
+            add_vary(headers, "Accept-Encoding")
             _not_modified_tag(headers, environ.get("HTTP_IF_NONE_MATCH"), self.codings)
             return
         if reply.status in _UNCODED or not compressible(reply.header("Content-Type")):
             return
         if reply.header("Content-Encoding") is not None:  # a handler's own webob.Response
             return
-        _vary(headers)
+        add_vary(headers, "Accept-Encoding")
         stream = reply.stream
         if stream is None and len(reply.body) < self.min_size:
             return
@@ -160,16 +160,6 @@ def compressible(content_type: str | None) -> bool:
         or media_type in _COMPRESSIBLE
         or media_type.endswith(_COMPRESSIBLE_SUFFIXES)
     )
-
-
-def _vary(headers: list[tuple[str, str]]) -> None:
-    """``Accept-Encoding`` added to the reply's ``Vary`` (one field, as clients read the first)."""
-    for index, (name, value) in enumerate(headers):
-        if name == "Vary":
-            if "accept-encoding" not in value.lower() and value.strip() != "*":
-                headers[index] = ("Vary", f"{value}, Accept-Encoding")
-            return
-    headers.append(("Vary", "Accept-Encoding"))
 
 
 def _not_modified_tag(

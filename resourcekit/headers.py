@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["KEPT_LENGTH", "TCHARS", "is_token", "quote", "unquote"]
+__all__ = ["KEPT_LENGTH", "TCHARS", "add_vary", "is_token", "quote", "unquote"]
 
 KEPT_LENGTH = 256
 """The longest header value a cache keyed by one keeps (the site's other such caches use it)."""
@@ -36,3 +36,18 @@ def quote(value: str) -> str:
 def unquote(inner: str) -> str:
     """What a quoted string's content (between its quotes) stands for: each ``\\x`` is ``x``."""
     return _QUOTED_PAIR.sub(r"\1", inner)
+
+
+def add_vary(headers: list[tuple[str, str]], names: str) -> None:
+    """``names`` (a ``Vary`` value) added to the reply's ``Vary`` field, one field for all:
+    a client reading headers as a mapping sees the first or the last only."""
+    for index, (name, value) in enumerate(headers):
+        if name == "Vary":
+            if value.strip() == "*":
+                return
+            have = {part.strip().lower() for part in value.split(",")}
+            more = [n.strip() for n in names.split(",") if n.strip().lower() not in have]
+            if more:
+                headers[index] = ("Vary", ", ".join([value, *more]))
+            return
+    headers.append(("Vary", names))

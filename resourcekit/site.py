@@ -53,6 +53,7 @@ from .declarations import check_authentication, check_rate_limit
 from .endpoint import Endpoint
 from .errors import ConfigurationError
 from .exchange import Exchange, Target
+from .headers import add_vary
 from .health import Check, Health
 from .hooks import Pair
 from .hooks import resolve as resolve_hooks
@@ -292,7 +293,11 @@ class Site:
         if exchange.headers:
             headers += exchange.headers
         if self.cors is not None and not exchange.preflight:
-            headers += self.cors.response_headers(environ)
+            for name, value in self.cors.response_headers(environ):
+                if name == "Vary":
+                    add_vary(headers, value)  # beside the negotiation's, in one field
+                else:
+                    headers.append((name, value))
         headers += _SENT_WITH_EVERY_REPLY
         headers.append(("Date", _now()))
         headers.append((requestid.HEADER, exchange.request.id))

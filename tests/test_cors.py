@@ -271,3 +271,22 @@ def test_preflight_with_star() -> None:
     headers = CORS(["*"]).preflight_headers(preflight(origin="https://x.test"), METHODS)
     assert headers[0] == ("Access-Control-Allow-Origin", "*")
     assert headers[-1] == PREFLIGHT_VARY
+
+
+def test_vary_is_one_field_with_every_name() -> None:
+    """A client reading headers as a mapping sees one ``Vary``: the negotiation's, the
+    coding's and the origin's together."""
+    from resourcekit import CORS, Resource, Site
+    from resourcekit.testing import Client
+
+    site = Site(title="Varied", cors=CORS(origins=["https://app.example"]), compression=True)
+
+    @site.route("/big")
+    class Big(Resource):
+        def get(self, request: object) -> dict[str, str]:
+            return {"text": "x" * 4000}
+
+    for origin in ("https://app.example", "https://other.example"):
+        answer = Client(site).get("/big", headers={"Origin": origin, "Accept-Encoding": "gzip"})
+        fields = [v for k, v in answer.headerlist if k == "Vary"]
+        assert fields == ["Accept, Accept-Encoding, Origin"], fields
