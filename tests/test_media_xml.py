@@ -276,7 +276,8 @@ def test_problem_matches_rfc_9457_appendix_b() -> None:
     body = xml.render_problem(problem.to_problem())
     assert body == (
         DECLARATION + b'<problem xmlns="urn:ietf:rfc:7807"><type>about:blank</type>'
-        b"<title>Unprocessable Content</title><status>422</status><errors><title>"
+        b"<title>Unprocessable Content</title><status>422</status>"
+        b"<detail>Unprocessable Content</detail><errors><title>"
         b"<i>Missing data for required field.</i></title></errors></problem>"
     )
 

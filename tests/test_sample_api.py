@@ -760,7 +760,7 @@ class TestSampleAPI:
 
     def test_a_trailing_newline_is_no_country_and_no_clean_name(self, client):
         for body in ({"country": "FR\n"}, {"name": "Brest\n"}):
-            response = client.post("/stations", json={**PARIS, **body})
+            response = call(client, "POST", "/stations", JSON, {**PARIS, **body})
             assert response.status_code == 422, response.text
             assert set(response.json["errors"]) == set(body)
         assert client.get("/stations?country=FR%0A").status_code == 400
