@@ -213,3 +213,80 @@ def test_a_schema_with_a_file_gets_a_multipart_form():
     create = page_forms(Client(site), "/photos")["rk-form-post"]
     assert create["attrs"]["enctype"] == "multipart/form-data"
     assert ("image", "file") in create["names"]
+
+
+# -- form text typed by the schema's fields, so strict fields take forms as they take JSON -------
+
+
+class _StrictFloat(fields.Float):
+    """A float that refuses strings, as the sample's numbers do."""
+
+    def _validated(self, value):
+        if isinstance(value, str):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
+class Strict(Schema):
+    height = _StrictFloat()
+    count = fields.Integer(strict=True)
+    active = fields.Boolean(truthy={True}, falsy={False})  # no strings
+    scores = fields.List(fields.Integer(strict=True))
+    label = fields.String()
+
+
+def strict_client() -> Client:
+    site = Site("Strict forms")
+
+    @site.route("/things")
+    class Things(Resource):
+        input_schema = Strict
+
+        def post(self, request):
+            return request.validated
+
+    return Client(site)
+
+
+def post_strict(body: str):
+    return strict_client().post("/things", data=body, headers={"Content-Type": FORM})
+
+
+def test_strict_numbers_take_form_text_spelled_as_json_spells_numbers():
+    r = post_strict("height=-1.5e2&count=42&label=7")
+    assert r.status_int == 200, r.text
+    assert r.json == {"height": -150.0, "count": 42, "label": "7"}  # a string field stays text
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("true", True), ("false", False), ("on", True)]
+)
+def test_booleans_from_a_form(text, value):
+    r = post_strict(f"active={text}")
+    assert r.status_int == 200, r.text
+    assert r.json == {"active": value}
+
+
+def test_a_list_field_types_each_of_its_inputs():
+    r = post_strict("scores=3&scores=-1&scores=0")
+    assert r.status_int == 200, r.text
+    assert r.json == {"scores": [3, -1, 0]}
+    bad = post_strict("scores=3&scores=x")
+    assert bad.status_int == 422 and set(bad.json["errors"]) == {"scores.1"}  # the second item
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ("height=tall", "height"),
+        ("height=1.5.2", "height"),
+        ("count=1.5", "count"),
+        ("count=007", "count"),  # not as JSON spells a number: left as text, and refused
+        ("active=yes", "active"),
+        ("active=True", "active"),
+    ],
+)
+def test_text_that_spells_no_value_of_the_field_is_422_naming_it(body, field):
+    r = post_strict(body)
+    assert r.status_int == 422, r.text
+    assert set(r.json["errors"]) == {field}

@@ -182,6 +182,23 @@ def test_scalars_are_spelled_like_json() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("text", "value"), [("true", True), ("false", False), ("on", "on"), ("True", "True")]
+)
+def test_xml_booleans_are_only_json_spellings(text: str, value: Any) -> None:
+    """Only a form's checkbox says ``on``: in XML it stays text, for the schema to judge."""
+    schema = Schema.from_dict({"flag": fields.Boolean()})()
+    body = f"<thing><flag>{text}</flag></thing>".encode()
+    assert xml.parse(body, None, schema) == {"flag": value}
+
+
+def test_xml_integer_beyond_the_digit_limit_is_400() -> None:
+    schema = Schema.from_dict({"n": fields.Integer()})()
+    body = f"<thing><n>{'1' * 5000}</n></thing>".encode()
+    with pytest.raises(errors.BadRequest, match=r"an integer has more than [0-9]+ digits"):
+        xml.parse(body, None, schema)
+
+
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
 def test_non_finite_floats_are_refused(value: float) -> None:
     with pytest.raises(ValueError, match="NaN or Infinity"):

@@ -4,7 +4,9 @@ Both load through the resource's input schema, as JSON and XML do, so a plain HT
 without a script. A name repeated is a list where the schema's field is a `marshmallow.fields.List`
 (else the last value counts); an empty value is left out, as the browsable page's script does; a
 field that takes structured data (``Nested``, ``Dict``, ``Tuple``, a list of those) reads its
-value as JSON. marshmallow coerces the strings (``"3"`` to 3, ``"on"`` to True) as usual.
+value as JSON. A number or boolean field's text is typed as XML's is (`resourcekit.media.scalars`),
+with ``on`` (a checkbox without a value) true as well, so a strict field takes a form's ``"3"``;
+other text is left for marshmallow to coerce or refuse as usual.
 
 Multipart bodies are read as they arrive, by the ``multipart`` package (extra ``forms``): a part
 for a `resourcekit.fields.File` field, or with a file name, goes to a ``SpooledTemporaryFile``
@@ -23,7 +25,7 @@ from __future__ import annotations
 import functools
 import json
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -34,6 +36,7 @@ from .. import errors
 from ..fields import File, UploadedFile, clean_filename
 from ..schemas import collect
 from . import MediaHandler
+from .scalars import FORM_BOOLEANS, typed
 
 if TYPE_CHECKING:
     from ..request import Request
@@ -188,9 +191,29 @@ def form_data(schema: Schema | None, pairs: Iterable[tuple[str, Any]]) -> Any:
     if schema is None:
         return MultiDict(kept).mixed()
     data = collect(schema, kept, unknown=True)
-    for key in _structured_fields(schema) & data.keys():
+    structured = _structured_fields(schema)
+    for key in structured & data.keys():
         data[key] = _json_value(key, data[key])
+    for key, field in _typed_fields(schema).items():
+        if key in data and key not in structured:
+            data[key] = _typed(data[key], field)
     return data
+
+
+def _typed(value: Any, field: fields.Field[Any]) -> Any:
+    """A form's text typed by its field, each item of a list by the list's inner field, so a
+    strict number or boolean field loads a form as it loads JSON; files are left as they are."""
+    if isinstance(field, fields.List) and isinstance(value, list):
+        return [_typed(item, field.inner) for item in value]
+    if isinstance(value, str):
+        return typed(value, field, FORM_BOOLEANS)
+    return value
+
+
+@functools.lru_cache(maxsize=256)
+def _typed_fields(schema: Schema) -> Mapping[str, fields.Field[Any]]:
+    """The loadable fields by the name a form sends them under."""
+    return {f.data_key or n: f for n, f in schema.load_fields.items()}
 
 
 def _json_value(key: str, value: Any) -> Any:

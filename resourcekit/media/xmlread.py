@@ -7,8 +7,6 @@ so a site that is never sent XML does not load them.
 from __future__ import annotations
 
 import codecs
-import re
-import sys
 from collections.abc import Callable
 from itertools import chain, repeat
 from typing import Any
@@ -17,6 +15,7 @@ from xml.etree import ElementTree as ET
 from marshmallow import Schema, fields
 
 from .. import errors
+from .scalars import typed
 from .xml import CHARSETS, XSI_NS
 
 __all__ = ["read"]
@@ -145,7 +144,7 @@ def _load(elem: ET.Element, spec: _Spec) -> Any:
     children = _children(elem)
     text = elem.text or ""
     if not children and (text.strip() or not _is_container(spec)):
-        return _scalar(text, spec)
+        return typed(text, spec)
     if isinstance(spec, Schema):
         return _mapping(children, _fields_by_key(spec).get)
     if isinstance(spec, fields.Nested):
@@ -161,30 +160,6 @@ def _load(elem: ET.Element, spec: _Spec) -> Any:
     if isinstance(spec, fields.Mapping):
         return _mapping(children, lambda _: spec.value_field)
     return _generic(children)
-
-
-_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
-_BOOLEANS = {"true": True, "false": False}
-
-
-def _scalar(text: str, spec: _Spec) -> Any:
-    """Typed where the field is a number or a boolean and the text spells one as JSON does."""
-    if isinstance(spec, fields.Boolean):
-        return _BOOLEANS.get(text, text)
-    if isinstance(spec, fields.Number) and _JSON_NUMBER.fullmatch(text):
-        if isinstance(spec, fields.Integer):
-            return _integer(text) if text.lstrip("-").isdigit() else float(text)
-        return text if isinstance(spec, fields.Decimal) else float(text)
-    return text
-
-
-def _integer(text: str) -> int:
-    """``int(text)``, or 400 beyond Python's digit limit for it, as the JSON parser answers."""
-    try:
-        return int(text)
-    except ValueError:
-        limit = sys.get_int_max_str_digits()
-        raise errors.BadRequest(f"XML integer has more than {limit} digits") from None
 
 
 def _plucked(spec: fields.Pluck) -> fields.Field[Any]:
