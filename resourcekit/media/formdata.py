@@ -191,12 +191,12 @@ def form_data(schema: Schema | None, pairs: Iterable[tuple[str, Any]]) -> Any:
     if schema is None:
         return MultiDict(kept).mixed()
     data = collect(schema, kept, unknown=True)
-    structured = _structured_fields(schema)
-    for key in structured & data.keys():
-        data[key] = _json_value(key, data[key])
-    for key, field in _typed_fields(schema).items():
-        if key in data and key not in structured:
-            data[key] = _typed(data[key], field)
+    structured, by_key = _structured_fields(schema), _form_fields(schema)
+    for key, value in data.items():
+        if key in structured:
+            data[key] = _json_value(key, value)
+        elif (field := by_key.get(key)) is not None:
+            data[key] = _typed(value, field)
     return data
 
 
@@ -211,7 +211,7 @@ def _typed(value: Any, field: fields.Field[Any]) -> Any:
 
 
 @functools.lru_cache(maxsize=256)
-def _typed_fields(schema: Schema) -> Mapping[str, fields.Field[Any]]:
+def _form_fields(schema: Schema) -> Mapping[str, fields.Field[Any]]:
     """The loadable fields by the name a form sends them under."""
     return {f.data_key or n: f for n, f in schema.load_fields.items()}
 
@@ -234,13 +234,13 @@ def _structured_fields(schema: Schema) -> frozenset[str]:
         if isinstance(f, fields.List):
             return isinstance(f.inner, (*_STRUCTURED, fields.List))
         return isinstance(f, _STRUCTURED)
-    return frozenset(f.data_key or n for n, f in schema.load_fields.items() if structured(f))
+    return frozenset(key for key, f in _form_fields(schema).items() if structured(f))
 
 
 def _file_fields(schema: Schema | None) -> dict[str, File]:
     if schema is None:
         return {}
-    return {f.data_key or n: f for n, f in schema.load_fields.items() if isinstance(f, File)}
+    return {key: f for key, f in _form_fields(schema).items() if isinstance(f, File)}
 
 
 def check_origin(request: Request) -> None:
