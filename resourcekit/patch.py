@@ -24,6 +24,8 @@ from . import errors
 from .schemas import load_body
 
 if TYPE_CHECKING:
+    from marshmallow import Schema
+
     from .endpoint import Endpoint
     from .negotiation import Negotiator
     from .request import Request
@@ -118,9 +120,15 @@ def _loadable(endpoint: Endpoint, data: Any) -> Any:
     dumps, loads = endpoint.output_schema, endpoint.input_schema
     if dumps is None or loads is None or not isinstance(data, dict):
         return data
-    loaded = {f.data_key or n for n, f in loads.load_fields.items()}
-    read_only = {f.data_key or n for n, f in dumps.dump_fields.items()} - loaded
+    read_only = _read_only(dumps, loads)
     return {k: v for k, v in data.items() if k not in read_only}
+
+
+@functools.lru_cache(maxsize=256)
+def _read_only(dumps: Schema, loads: Schema) -> frozenset[str]:
+    """The members ``dumps`` writes and ``loads`` does not read, by key: once per pair."""
+    loaded = {f.data_key or n for n, f in loads.load_fields.items()}
+    return frozenset({f.data_key or n for n, f in dumps.dump_fields.items()} - loaded)
 
 
 def merge(target: Any, patch: Any) -> Any:
